@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ChaCha20-Poly1305 (RFC 8439) with the WireGuard nonce (4 zero bytes ||
+ * LE64(counter)), protocol.md §1.6, and XChaCha20-Poly1305 (§1.7).
+ *
+ * Two interfaces:
+ *  - single messages with AAD (handshake, cookies): wg_aead_* / wg_xaead_*;
+ *  - the data-path batch: N independent (key, counter, buffer) operations in
+ *    one call through intel-ipsec-mb, one manager per thread
+ *    (struct wg_aead_ctx), no AAD (transport data has none).
+ */
+#ifndef WG_AEAD_H
+#define WG_AEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { WG_AEAD_KEY_LEN = 32, WG_AEAD_TAG_LEN = 16, WG_XAEAD_NONCE_LEN = 24 };
+
+/* dst = ciphertext || tag (len + 16 bytes). dst may equal src. */
+void wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		     uint64_t counter, const uint8_t key[32]);
+/* src = ciphertext || tag (len >= 16); dst gets len - 16 bytes only if the tag verifies. */
+bool wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		     uint64_t counter, const uint8_t key[32]) __attribute__((warn_unused_result));
+void wg_xaead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		      const uint8_t nonce[24], const uint8_t key[32]);
+bool wg_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		      const uint8_t nonce[24], const uint8_t key[32]) __attribute__((warn_unused_result));
+
+/* One operation of a batch. Transport data: in place, no AAD. */
+struct wg_aead_op {
+	const uint8_t *key;     /* 32-byte key */
+	uint64_t counter;       /* nonce counter */
+	uint8_t *data;          /* plaintext (encrypt) / ciphertext (decrypt), in place */
+	uint32_t len;           /* bytes of data, tag excluded */
+	uint8_t *tag;           /* encrypt: written; decrypt: compared (16 bytes) */
+	bool ok;                /* decrypt: set true only if the tag verified */
+};
+
+struct wg_aead_ctx;
+
+/* One per thread: an intel-ipsec-mb manager chosen for this CPU. NULL on failure. */
+struct wg_aead_ctx *wg_aead_ctx_create(void);
+void wg_aead_ctx_free(struct wg_aead_ctx *ctx);
+/* "avx512", "avx2", "avx" or "sse": the code path the manager selected. */
+const char *wg_aead_ctx_arch(const struct wg_aead_ctx *ctx);
+
+/* Encrypt n operations (any n; submitted as one job stream). */
+void wg_aead_encrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned n);
+/*
+ * Decrypt n operations; sets ops[i].ok and returns how many verified. A
+ * failed operation's buffer is wiped: no unauthenticated plaintext survives.
+ */
+unsigned wg_aead_decrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned n);
+
+#endif

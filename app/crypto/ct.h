@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Constant-time comparison and secure zeroing: used for every MAC, key and secret. */
+#ifndef WG_CT_H
+#define WG_CT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* true when a and b are equal; time depends only on len. */
+bool wg_ct_equal(const void *a, const void *b, size_t len) __attribute__((warn_unused_result));
+
+/* true when every byte of p is zero; time depends only on len. */
+bool wg_ct_is_zero(const void *p, size_t len) __attribute__((warn_unused_result));
+
+/* Zero memory in a way the compiler may not elide. */
+void wg_memzero(void *p, size_t len);
+
+/* Fill with cryptographically secure random bytes (libsodium). */
+void wg_random_bytes(void *p, size_t len);
+uint32_t wg_random_u32(void);
+/* Uniform in [0, upper_bound). */
+uint32_t wg_random_uniform(uint32_t upper_bound);
+
+#endif
