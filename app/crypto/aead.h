@@ -21,7 +21,11 @@ enum { WG_AEAD_KEY_LEN = 32, WG_AEAD_TAG_LEN = 16, WG_XAEAD_NONCE_LEN = 24 };
 /* dst = ciphertext || tag (len + 16 bytes). dst may equal src. */
 void wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		     uint64_t counter, const uint8_t key[32]);
-/* src = ciphertext || tag (len >= 16); dst gets len - 16 bytes only if the tag verifies. */
+/*
+ * src = ciphertext || tag (len >= 16); dst gets len - 16 bytes of plaintext
+ * only if the tag verifies. On failure those len - 16 bytes of dst are zeroed
+ * (for len >= 16): dst never holds unauthenticated plaintext.
+ */
 bool wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		     uint64_t counter, const uint8_t key[32]) __attribute__((warn_unused_result));
 void wg_xaead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
@@ -54,5 +58,13 @@ void wg_aead_encrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsi
  * failed operation's buffer is wiped: no unauthenticated plaintext survives.
  */
 unsigned wg_aead_decrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned n);
+
+/*
+ * Submit through intel-ipsec-mb's burst API instead of one job at a time
+ * (default: off, see the benchmark). Results are identical either way.
+ */
+void wg_aead_ctx_set_burst(struct wg_aead_ctx *ctx, bool burst);
+/* Jobs the library refused (never expected) and that libsodium redid. */
+uint64_t wg_aead_ctx_fallbacks(const struct wg_aead_ctx *ctx);
 
 #endif

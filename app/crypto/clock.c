@@ -68,8 +68,6 @@ wg_clock_now(void)
 		s2 = atomic_load_explicit(&clk.seq, memory_order_relaxed);
 	} while ((s1 & 1) != 0 || s1 != s2);
 
-	if (f == 1 && br == bp)
-		return now;
 	return project(now, br, bp, f);
 }
 

@@ -15,7 +15,12 @@ uint64_t wg_clock_now(void);
 /* Wall-clock time, never replaced: unix seconds and nanoseconds. */
 void wg_clock_wall(uint64_t *sec, uint32_t *nsec);
 
-/* Replace the protocol clock by fn (NULL restores the real one). For tests. */
+/*
+ * Replace the protocol clock by fn (NULL restores the real one). For tests.
+ * The protocol clock then equals fn() at the moment of the call and advances
+ * at the current speedup factor; it never goes below that value even if fn
+ * goes backwards.
+ */
 void wg_clock_set_source(uint64_t (*fn)(void));
 /*
  * Run the protocol clock factor times faster than real time, from now on.

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * AEAD: the single-message path against protocol.md §11.2-§11.4, and the
+ * intel-ipsec-mb batch path against the single-message path and the KAT.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "crypto/aead.h"
+#include "crypto/ct.h"
+#include "kat_vectors.h"
+#include "messages.h"
+
+static const char sunscreen[] = "Ladies and Gentlemen of the class of '99: If I could offer you "
+				"only one tip for the future, sunscreen would be it.";
+
+static size_t
+unhex(uint8_t *out, const char *hex)
+{
+	size_t n = 0;
+	unsigned int b;
+
+	while (hex[0] != '\0' && hex[1] != '\0') {
+		assert_int_equal(sscanf(hex, "%2x", &b), 1);
+		out[n++] = (uint8_t)b;
+		hex += 2;
+	}
+	return n;
+}
+
+/* §11.2: the nonce has a non-zero first word, so only the raw primitive can take it. */
+static void
+test_rfc8439_raw_nonce(void **state)
+{
+	uint8_t key[32], nonce[12], aad[12], ct[114 + 16], want[114 + 16], pt[114];
+	unsigned long long len;
+
+	(void)state;
+	assert_int_equal(strlen(sunscreen), 114);
+	unhex(key, "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+	unhex(nonce, "070000004041424344454647");
+	unhex(aad, "50515253c0c1c2c3c4c5c6c7");
+	unhex(want, "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+		    "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+		    "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+		    "3ff4def08e4b7a9de576d26586cec64b6116"
+		    "1ae10b594f09e26a7e902ecbd0600691");
+	crypto_aead_chacha20poly1305_ietf_encrypt(ct, &len, (const uint8_t *)sunscreen, 114, aad,
+						  12, NULL, nonce, key);
+	assert_int_equal(len, sizeof(ct));
+	assert_memory_equal(ct, want, sizeof(ct));
+	assert_int_equal(crypto_aead_chacha20poly1305_ietf_decrypt(pt, NULL, NULL, ct, sizeof(ct),
+								   aad, 12, nonce, key), 0);
+	assert_memory_equal(pt, sunscreen, 114);
+}
+
+static const char a5_ct[] =
+	"64a0861575861af460f062c79be643bd5e805cfd345cf389f108670ac76c8cb2"
+	"4c6cfc18755d43eea09ee94e382d26b0bdb7b73c321b0100d4f03b7f355894cf"
+	"332f830e710b97ce98c8a84abd0b948114ad176e008d33bd60f982b1ff37c855"
+	"9797a06ef4f0ef61c186324e2b3506383606907b6a7c02b0f9f6157b53c867e4"
+	"b9166c767b804d46a59b5216cde7a4e99040c5a40433225ee282a1b0a06c523e"
+	"af4534d7f83fa1155b0047718cbc546a0d072b04b3564eea1b422273f548271a"
+	"0bb2316053fa76991955ebd63159434ecebb4e466dae5a1073a6727627097a10"
+	"49e617d91d361094fa68f0ff77987130305beaba2eda04df997b714d6c6f2c29"
+	"a6ad5cb4022b02709b"
+	"eead9d67890cbb22392336fea1851f38";
+
+/* §11.3: RFC 8439 A.5 through the WireGuard counter interface, with its AAD. */
+static void
+test_rfc8439_a5_counter(void **state)
+{
+	static const char prefix[] = "Internet-Drafts are draft documents valid for a maximum of six months";
+	const uint64_t counter = 0x0807060504030201ULL;
+	uint8_t key[32], aad[12], ct[265 + 16], pt[265], again[265 + 16];
+
+	(void)state;
+	unhex(key, "1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0");
+	unhex(aad, "f33388860000000000004e91");
+	assert_int_equal(unhex(ct, a5_ct), sizeof(ct));
+	assert_true(wg_aead_decrypt(pt, ct, sizeof(ct), aad, 12, counter, key));
+	assert_memory_equal(pt, prefix, strlen(prefix));
+	wg_aead_encrypt(again, pt, sizeof(pt), aad, 12, counter, key);
+	assert_memory_equal(again, ct, sizeof(ct));
+	/* In place, dst == src. */
+	assert_true(wg_aead_decrypt(again, again, sizeof(again), aad, 12, counter, key));
+	assert_memory_equal(again, pt, sizeof(pt));
+}
+
+static void
+test_single_tag_failure(void **state)
+{
+	const uint64_t counter = 0x0807060504030201ULL;
+	uint8_t key[32], aad[12], ct[265 + 16], pt[265], bad[265 + 16];
+	unsigned int i;
+
+	(void)state;
+	unhex(key, "1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0");
+	unhex(aad, "f33388860000000000004e91");
+	unhex(ct, a5_ct);
+	for (i = 0; i < sizeof(ct) * 8; i += 97) {
+		memcpy(bad, ct, sizeof(ct));
+		bad[i / 8] ^= (uint8_t)(1u << (i % 8));
+		memset(pt, 0x5a, sizeof(pt));
+		assert_false(wg_aead_decrypt(pt, bad, sizeof(bad), aad, 12, counter, key));
+		/* Nothing was released: the output is wiped. */
+		assert_true(wg_ct_is_zero(pt, sizeof(pt)));
+	}
+	/* Wrong counter, wrong AAD, wrong key, truncated input. */
+	assert_false(wg_aead_decrypt(pt, ct, sizeof(ct), aad, 12, counter + 1, key));
+	assert_false(wg_aead_decrypt(pt, ct, sizeof(ct), aad, 11, counter, key));
+	key[0] ^= 1;
+	assert_false(wg_aead_decrypt(pt, ct, sizeof(ct), aad, 12, counter, key));
+	assert_false(wg_aead_decrypt(pt, ct, 15, NULL, 0, 0, key));
+}
+
+/* §11.4: HChaCha20 and XChaCha20-Poly1305. */
+static void
+test_xchacha(void **state)
+{
+	uint8_t key[32], nonce16[16], sub[32], want[32];
+	uint8_t nonce[24], aad[12], ct[114 + 16], ref[114 + 16], pt[114];
+
+	(void)state;
+	unhex(key, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	unhex(nonce16, "000000090000004a0000000031415927");
+	assert_int_equal(crypto_core_hchacha20(sub, nonce16, key, NULL), 0);
+	unhex(want, "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc");
+	assert_memory_equal(sub, want, 32);
+
+	unhex(key, "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+	unhex(nonce, "404142434445464748494a4b4c4d4e4f5051525354555657");
+	unhex(aad, "50515253c0c1c2c3c4c5c6c7");
+	unhex(ref, "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb"
+		   "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452"
+		   "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9"
+		   "21f9664c97637da9768812f615c68b13b52e"
+		   "c0875924c1c7987947deafd8780acf49");
+	wg_xaead_encrypt(ct, (const uint8_t *)sunscreen, 114, aad, 12, nonce, key);
+	assert_memory_equal(ct, ref, sizeof(ct));
+	assert_true(wg_xaead_decrypt(pt, ct, sizeof(ct), aad, 12, nonce, key));
+	assert_memory_equal(pt, sunscreen, 114);
+
+	/* The construction of §1.7 by hand: HChaCha20 subkey, 00000000 || nonce[16..23]. */
+	crypto_core_hchacha20(sub, nonce, key, NULL);
+	{
+		uint8_t n12[12] = { 0 };
+
+		memcpy(n12 + 4, nonce + 16, 8);
+		crypto_aead_chacha20poly1305_ietf_encrypt(ref, NULL, (const uint8_t *)sunscreen,
+							  114, aad, 12, NULL, n12, sub);
+		assert_memory_equal(ct, ref, sizeof(ct));
+	}
+	ct[5] ^= 1;
+	assert_false(wg_xaead_decrypt(pt, ct, sizeof(ct), aad, 12, nonce, key));
+}
+
+/* The cookie reply of the KAT: XAEAD(cookie_key(responder), nonce, cookie, aad = mac1). */
+static void
+test_xchacha_cookie_kat(void **state)
+{
+	const struct message_handshake_cookie *reply = (const void *)kat_nopsk_cookie_reply;
+	const struct message_handshake_initiation *init = (const void *)kat_nopsk_initiation;
+	uint8_t out[COOKIE_LEN + NOISE_AUTHTAG_LEN], cookie[COOKIE_LEN];
+
+	(void)state;
+	wg_xaead_encrypt(out, kat_nopsk_cookie, COOKIE_LEN, init->macs.mac1, WG_MAC_LEN,
+			 kat_nopsk_cookie_nonce, kat_nopsk_cookie_key_responder);
+	assert_memory_equal(out, reply->encrypted_cookie, sizeof(out));
+	assert_true(wg_xaead_decrypt(cookie, reply->encrypted_cookie, sizeof(out), init->macs.mac1,
+				     WG_MAC_LEN, reply->nonce, kat_nopsk_cookie_key_responder));
+	assert_memory_equal(cookie, kat_nopsk_cookie, COOKIE_LEN);
+}
+
+static struct wg_aead_ctx *
+new_ctx(bool burst)
+{
+	struct wg_aead_ctx *ctx = wg_aead_ctx_create();
+	const char *arch;
+
+	assert_non_null(ctx);
+	arch = wg_aead_ctx_arch(ctx);
+	assert_true(strcmp(arch, "avx512") == 0 || strcmp(arch, "avx2") == 0 ||
+		    strcmp(arch, "avx") == 0 || strcmp(arch, "sse") == 0);
+	wg_aead_ctx_set_burst(ctx, burst);
+	return ctx;
+}
+
+enum { MAX_OPS = 200, MAX_LEN = 1500 };
+
+struct batch {
+	struct wg_aead_op ops[MAX_OPS];
+	uint8_t keys[MAX_OPS][32];
+	uint8_t plain[MAX_OPS][MAX_LEN];
+	uint8_t ref[MAX_OPS][MAX_LEN + 16];  /* single-message ciphertext || tag */
+	uint8_t data[MAX_OPS][MAX_LEN];
+	uint8_t tags[MAX_OPS][16];
+};
+
+/* Random keys, counters and lengths (0 included), with the single-message reference. */
+static void
+batch_fill(struct batch *b, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct wg_aead_op *op = &b->ops[i];
+
+		wg_random_bytes(b->keys[i], 32);
+		op->key = b->keys[i];
+		op->counter = ((uint64_t)wg_random_u32() << 32) | wg_random_u32();
+		if (i % 5 == 0)
+			op->counter &= 0xff;
+		op->len = wg_random_uniform(MAX_LEN + 1);
+		if (i % 7 == 0)
+			op->len = 0;
+		op->data = b->data[i];
+		op->tag = b->tags[i];
+		op->ok = false;
+		wg_random_bytes(b->plain[i], op->len);
+		memcpy(op->data, b->plain[i], op->len);
+		wg_aead_encrypt(b->ref[i], b->plain[i], op->len, NULL, 0, op->counter, op->key);
+	}
+}
+
+static void
+batch_roundtrip(bool burst)
+{
+	struct batch *b = malloc(sizeof(*b));
+	struct wg_aead_ctx *ctx = new_ctx(burst);
+	unsigned int round, n, i;
+
+	assert_non_null(b);
+	for (round = 0; round < 40; round++) {
+		n = round < 4 ? round + 1 : 1 + wg_random_uniform(64);
+		if (round == 39)
+			n = MAX_OPS; /* more than one manager round */
+		batch_fill(b, n);
+		wg_aead_encrypt_batch(ctx, b->ops, n);
+		for (i = 0; i < n; i++) {
+			assert_memory_equal(b->data[i], b->ref[i], b->ops[i].len);
+			assert_memory_equal(b->tags[i], b->ref[i] + b->ops[i].len, 16);
+		}
+		assert_int_equal(wg_aead_decrypt_batch(ctx, b->ops, n), n);
+		for (i = 0; i < n; i++) {
+			assert_true(b->ops[i].ok);
+			assert_memory_equal(b->data[i], b->plain[i], b->ops[i].len);
+		}
+	}
+	/* Decrypting what the single-message path produced, too. */
+	batch_fill(b, 64);
+	for (i = 0; i < 64; i++) {
+		memcpy(b->data[i], b->ref[i], b->ops[i].len);
+		memcpy(b->tags[i], b->ref[i] + b->ops[i].len, 16);
+	}
+	assert_int_equal(wg_aead_decrypt_batch(ctx, b->ops, 64), 64);
+	for (i = 0; i < 64; i++)
+		assert_memory_equal(b->data[i], b->plain[i], b->ops[i].len);
+	/* n = 0 is a no-op. */
+	assert_int_equal(wg_aead_decrypt_batch(ctx, b->ops, 0), 0);
+	assert_int_equal(wg_aead_ctx_fallbacks(ctx), 0);
+	wg_aead_ctx_free(ctx);
+	free(b);
+}
+
+static void
+test_batch_vs_single_jobs(void **state)
+{
+	(void)state;
+	batch_roundtrip(false);
+}
+
+static void
+test_batch_vs_single_burst(void **state)
+{
+	(void)state;
+	batch_roundtrip(true);
+}
+
+/* A flipped bit in one op fails only that op, and its buffer is wiped. */
+static void
+batch_tamper(bool burst)
+{
+	struct batch *b = malloc(sizeof(*b));
+	struct wg_aead_ctx *ctx = new_ctx(burst);
+	unsigned int trial, n, victim, i, bit;
+	bool in_tag;
+
+	assert_non_null(b);
+	for (trial = 0; trial < 40; trial++) {
+		n = 1 + wg_random_uniform(64);
+		batch_fill(b, n);
+		victim = wg_random_uniform(n);
+		for (i = 0; i < n; i++) {
+			memcpy(b->data[i], b->ref[i], b->ops[i].len);
+			memcpy(b->tags[i], b->ref[i] + b->ops[i].len, 16);
+		}
+		in_tag = b->ops[victim].len == 0 || trial % 2 == 0;
+		if (in_tag) {
+			bit = wg_random_uniform(128);
+			b->tags[victim][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		} else {
+			bit = wg_random_uniform(b->ops[victim].len * 8);
+			b->data[victim][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+		assert_int_equal(wg_aead_decrypt_batch(ctx, b->ops, n), n - 1);
+		for (i = 0; i < n; i++) {
+			if (i == victim) {
+				assert_false(b->ops[i].ok);
+				assert_true(wg_ct_is_zero(b->data[i], b->ops[i].len));
+			} else {
+				assert_true(b->ops[i].ok);
+				assert_memory_equal(b->data[i], b->plain[i], b->ops[i].len);
+			}
+		}
+	}
+	/* Every op failing: a wrong key for all. */
+	batch_fill(b, 16);
+	for (i = 0; i < 16; i++) {
+		memcpy(b->data[i], b->ref[i], b->ops[i].len);
+		memcpy(b->tags[i], b->ref[i] + b->ops[i].len, 16);
+		b->keys[i][31] ^= 0x80;
+	}
+	assert_int_equal(wg_aead_decrypt_batch(ctx, b->ops, 16), 0);
+	for (i = 0; i < 16; i++) {
+		assert_false(b->ops[i].ok);
+		assert_true(wg_ct_is_zero(b->data[i], b->ops[i].len));
+	}
+	wg_aead_ctx_free(ctx);
+	free(b);
+}
+
+static void
+test_batch_tamper_jobs(void **state)
+{
+	(void)state;
+	batch_tamper(false);
+}
+
+static void
+test_batch_tamper_burst(void **state)
+{
+	(void)state;
+	batch_tamper(true);
+}
+
+static const uint8_t *
+kat_step(const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < kat_nopsk_steps_n; i++)
+		if (strcmp(kat_nopsk_steps[i].label, label) == 0)
+			return kat_nopsk_steps[i].v;
+	fail_msg("no KAT step %s", label);
+	return NULL;
+}
+
+/* The KAT's data packet and keepalive, byte for byte through the batch path. */
+static void
+test_batch_kat_packets(void **state)
+{
+	const uint8_t *t_i2r = kat_step("T_send(initiator) = T_recv(responder)");
+	const uint8_t *t_r2i = kat_step("T_recv(initiator) = T_send(responder)");
+	uint8_t pkt[2][64], tag[2][16];
+	struct wg_aead_op ops[2];
+	struct wg_aead_ctx *ctx;
+	int burst;
+
+	(void)state;
+	assert_int_equal(kat_nopsk_data_i2r_len, MESSAGE_DATA_HEADER_LEN + 32 + 16);
+	assert_int_equal(kat_nopsk_data_r2i_keepalive_len, MESSAGE_DATA_HEADER_LEN + 16);
+	for (burst = 0; burst < 2; burst++) {
+		ctx = new_ctx(burst);
+		memcpy(pkt[0], kat_nopsk_data_i2r_plain, 32);
+		ops[0] = (struct wg_aead_op){ .key = t_i2r, .counter = 0, .data = pkt[0], .len = 32,
+					      .tag = tag[0] };
+		ops[1] = (struct wg_aead_op){ .key = t_r2i, .counter = 0, .data = NULL, .len = 0,
+					      .tag = tag[1] };
+		wg_aead_encrypt_batch(ctx, ops, 2);
+		assert_memory_equal(pkt[0], kat_nopsk_data_i2r + 16, 32);
+		assert_memory_equal(tag[0], kat_nopsk_data_i2r + 48, 16);
+		assert_memory_equal(tag[1], kat_nopsk_data_r2i_keepalive + 16, 16);
+
+		assert_int_equal(wg_aead_decrypt_batch(ctx, ops, 2), 2);
+		assert_true(ops[0].ok && ops[1].ok);
+		assert_memory_equal(pkt[0], kat_nopsk_data_i2r_plain, 32);
+		/* The keepalive under the other direction's key must fail. */
+		ops[1].key = t_i2r;
+		assert_int_equal(wg_aead_decrypt_batch(ctx, &ops[1], 1), 0);
+		assert_false(ops[1].ok);
+		wg_aead_ctx_free(ctx);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc8439_raw_nonce),
+		cmocka_unit_test(test_rfc8439_a5_counter),
+		cmocka_unit_test(test_single_tag_failure),
+		cmocka_unit_test(test_xchacha),
+		cmocka_unit_test(test_xchacha_cookie_kat),
+		cmocka_unit_test(test_batch_vs_single_jobs),
+		cmocka_unit_test(test_batch_vs_single_burst),
+		cmocka_unit_test(test_batch_tamper_jobs),
+		cmocka_unit_test(test_batch_tamper_burst),
+		cmocka_unit_test(test_batch_kat_packets),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests_name("aead", tests, NULL, NULL);
+}

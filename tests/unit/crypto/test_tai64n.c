@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* TAI64N encoding (protocol.md §1.8). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "crypto/clock.h"
+#include "crypto/tai64n.h"
+#include "kat_vectors.h"
+
+static void
+test_spec_example(void **state)
+{
+	static const uint8_t want[12] = { 0x40, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x0a,
+					  0x07, 0x00, 0x00, 0x00 };
+	uint8_t out[12];
+
+	(void)state;
+	wg_tai64n_encode(out, 1700000000, 123456789);
+	assert_memory_equal(out, want, 12);
+	/* The KAT transcript uses the same timestamp. */
+	assert_memory_equal(out, kat_nopsk_timestamp, 12);
+}
+
+static void
+test_epoch_and_rounding(void **state)
+{
+	static const struct {
+		uint64_t sec;
+		uint32_t nsec;
+		uint8_t want[12];
+	} v[] = {
+		/* Unix epoch: 2^62 + 10. */
+		{ 0, 0, { 0x40, 0, 0, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0 } },
+		/* Below 2^24 ns rounds to zero. */
+		{ 0, 0xffffff, { 0x40, 0, 0, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0 } },
+		{ 0, 0x1000000, { 0x40, 0, 0, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0 } },
+		{ 1, 999999999, { 0x40, 0, 0, 0, 0, 0, 0, 0x0b, 0x3b, 0x00, 0x00, 0x00 } },
+		{ 0x0123456789ULL, 0x12345678,
+		  { 0x40, 0, 0, 0x01, 0x23, 0x45, 0x67, 0x93, 0x12, 0x00, 0x00, 0x00 } },
+	};
+	uint8_t out[12];
+	unsigned int i;
+
+	(void)state;
+	/* 0x1000000 keeps its one set bit. */
+	wg_tai64n_encode(out, 0, 0x1000000);
+	assert_int_equal(out[8], 0x01);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (v[i].nsec == 0x1000000)
+			continue;
+		wg_tai64n_encode(out, v[i].sec, v[i].nsec);
+		assert_memory_equal(out, v[i].want, 12);
+	}
+	/* Every nanosecond value within one 2^24 bucket encodes the same. */
+	for (i = 0; i < 64; i++) {
+		uint8_t a[12], b[12];
+
+		wg_tai64n_encode(a, 1700000000, (i << 24));
+		wg_tai64n_encode(b, 1700000000, (i << 24) | (0xffffffu >> (i % 24)));
+		assert_memory_equal(a, b, 12);
+	}
+}
+
+static void
+test_now_monotone_over_time(void **state)
+{
+	struct timespec pause = { .tv_sec = 0, .tv_nsec = 40 * 1000 * 1000 };
+	uint8_t a[12], b[12], lo[12];
+	uint64_t sec;
+	uint32_t nsec;
+
+	(void)state;
+	wg_clock_wall(&sec, &nsec);
+	wg_tai64n_encode(lo, sec, nsec);
+	wg_tai64n_now(a);
+	/* Consecutive calls may be equal (whitening) but not decreasing. */
+	assert_true(memcmp(a, lo, 12) >= 0);
+	/* More than one 16.8 ms bucket later the value has strictly increased. */
+	nanosleep(&pause, NULL);
+	wg_tai64n_now(b);
+	assert_true(memcmp(b, a, 12) > 0);
+	/* The real wall clock is used, not a replaced protocol clock. */
+	assert_true(sec > 1600000000ULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_example),
+		cmocka_unit_test(test_epoch_and_rounding),
+		cmocka_unit_test(test_now_monotone_over_time),
+	};
+
+	return cmocka_run_group_tests_name("tai64n", tests, NULL, NULL);
+}
