@@ -1,28 +1,62 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* wg-dpdk: orchestration only (arguments, EAL, configuration, lcores, signals). */
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 
-static void
-usage(FILE *f)
+#include "control/cli.h"
+#include "control/config.h"
+
+/*
+ * The data plane: EAL, ports, lcores, signals. The EAL arguments are argv[0]
+ * and, with "--", the command line's options before it, else dpdk.eal-args.
+ * Not implemented yet: the data-plane engineer replaces this function.
+ */
+static int
+run(const struct wg_cli *cli, const struct wg_conf *conf, const char *argv0)
 {
-	fprintf(f,
-		"usage: wg-dpdk --conf FILE [--check] [--log-level LEVEL]\n"
-		"       wg-dpdk [EAL options] -- --conf FILE [--check] [--log-level LEVEL]\n"
-		"       wg-dpdk --help | --version\n");
+	int eal_argc;
+	char **eal_argv = wg_cli_eal_argv(cli, argv0, conf->eal_argc, conf->eal_argv, &eal_argc);
+
+	if (eal_argv == NULL) {
+		fprintf(stderr, "wg-dpdk: out of memory\n");
+		return WG_EXIT_RUNTIME;
+	}
+	free(eal_argv);
+	fprintf(stderr, "wg-dpdk: data plane not implemented yet\n");
+	return WG_EXIT_RUNTIME;
+}
+
+static int
+check(const struct wg_conf *conf)
+{
+	char line[512];
+
+	wg_config_summary(conf, line, sizeof(line));
+	printf("%s\n", line);
+	return WG_EXIT_OK;
 }
 
 int
 main(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+	struct wg_conf *conf;
+	struct wg_cli cli;
+	int rc;
+
+	rc = wg_cli_parse(&cli, argc, argv, stderr);
+	if (rc != WG_EXIT_OK)
+		return rc;
+	if (cli.help) {
+		wg_cli_usage(stdout);
+		return WG_EXIT_OK;
+	}
+	if (cli.version) {
 		printf("wg-dpdk %s\n", WG_DPDK_VERSION);
-		return 0;
+		return WG_EXIT_OK;
 	}
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	usage(stderr);
-	return 2;
+	if (wg_config_load(cli.conf, &conf, stderr) < 0)
+		return WG_EXIT_CONFIG;
+	rc = cli.check ? check(conf) : run(&cli, conf, argv[0]);
+	wg_config_free(conf);
+	return rc;
 }
