@@ -12,12 +12,12 @@
  * Operations per manager round: each has its IV and computed tag here until
  * its job completes. At most IMB_MAX_BURST_SIZE so a round fits one burst.
  */
-enum { AEAD_ROUND = 64, AEAD_IV_LEN = 12 };
+enum { AEAD_ROUND = 64, AEAD_IV_LEN = 12, AEAD_BURST_MIN = 8 };
 
 struct wg_aead_ctx {
 	IMB_MGR *mgr;
 	const char *arch;
-	bool burst;                 /* burst API instead of one job at a time */
+	enum wg_aead_submit submit;
 	uint64_t fallbacks;         /* jobs the library refused, redone by libsodium */
 	uint8_t iv[AEAD_ROUND][16] __attribute__((aligned(64)));
 	uint8_t tag[AEAD_ROUND][WG_AEAD_TAG_LEN] __attribute__((aligned(64)));
@@ -67,7 +67,8 @@ void
 wg_xaead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		 const uint8_t nonce[24], const uint8_t key[32])
 {
-	crypto_aead_xchacha20poly1305_ietf_encrypt(dst, NULL, src, len, ad, adlen, NULL, nonce, key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(dst, NULL, src, len, ad, adlen, NULL, nonce,
+						   key);
 }
 
 bool
@@ -144,9 +145,9 @@ wg_aead_ctx_arch(const struct wg_aead_ctx *ctx)
 }
 
 void
-wg_aead_ctx_set_burst(struct wg_aead_ctx *ctx, bool burst)
+wg_aead_ctx_set_submit(struct wg_aead_ctx *ctx, enum wg_aead_submit mode)
 {
-	ctx->burst = burst;
+	ctx->submit = mode;
 }
 
 uint64_t
@@ -200,8 +201,8 @@ fallback(struct wg_aead_ctx *ctx, struct wg_aead_op *op, bool encrypt)
 	ctx->fallbacks++;
 	wg_nonce(nonce, op->counter);
 	if (encrypt) {
-		crypto_aead_chacha20poly1305_ietf_encrypt_detached(op->data, op->tag, NULL, op->data,
-			op->len, NULL, 0, NULL, nonce, op->key);
+		crypto_aead_chacha20poly1305_ietf_encrypt_detached(op->data, op->tag, NULL,
+			op->data, op->len, NULL, 0, NULL, nonce, op->key);
 		return true;
 	}
 	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(op->data, NULL, op->data,
@@ -268,7 +269,7 @@ run_burst(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool 
 		for (i = 0; i < got; i++)
 			fill_job(ctx, ctx->jobs[i], &ops[submitted + i], submitted + i, encrypt);
 		completed = IMB_SUBMIT_BURST(ctx->mgr, got, ctx->jobs);
-		/* On a validation error nothing is trustworthy: the caller redoes what is not done. */
+		/* Validation error: run_round() settles every op not returned as done. */
 		if (completed == 0 && imb_get_errno(ctx->mgr) != 0)
 			break;
 		for (i = 0; i < completed; i++)
@@ -289,7 +290,11 @@ run_round(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool 
 	uint64_t done;
 	unsigned int i, ok = 0;
 
-	done = ctx->burst ? run_burst(ctx, ops, n, encrypt) : run_jobs(ctx, ops, n, encrypt);
+	if (ctx->submit == WG_AEAD_SUBMIT_BURST ||
+	    (ctx->submit == WG_AEAD_SUBMIT_AUTO && n >= AEAD_BURST_MIN))
+		done = run_burst(ctx, ops, n, encrypt);
+	else
+		done = run_jobs(ctx, ops, n, encrypt);
 	for (i = 0; i < n; i++) {
 		/* A job the manager never returned must not leave its data unjudged. */
 		if ((done & (1ULL << i)) == 0) {

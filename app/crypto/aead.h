@@ -60,10 +60,13 @@ void wg_aead_encrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsi
 unsigned wg_aead_decrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned n);
 
 /*
- * Submit through intel-ipsec-mb's burst API instead of one job at a time
- * (default: off, see the benchmark). Results are identical either way.
+ * How a ctx feeds intel-ipsec-mb. AUTO (the default) uses the burst API for
+ * rounds of at least 8 operations and single jobs below that: measured faster
+ * each way with 1.3 on AVX2 (scripts/bench.sh aead --all). Results are
+ * identical in every mode; forcing one is for tests and benchmarks.
  */
-void wg_aead_ctx_set_burst(struct wg_aead_ctx *ctx, bool burst);
+enum wg_aead_submit { WG_AEAD_SUBMIT_AUTO, WG_AEAD_SUBMIT_JOBS, WG_AEAD_SUBMIT_BURST };
+void wg_aead_ctx_set_submit(struct wg_aead_ctx *ctx, enum wg_aead_submit mode);
 /* Jobs the library refused (never expected) and that libsodium redid. */
 uint64_t wg_aead_ctx_fallbacks(const struct wg_aead_ctx *ctx);
 

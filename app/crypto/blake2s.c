@@ -91,7 +91,8 @@ wg_kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const void *key, size_t keylen,
 
 	/* §1.5: HKDF with salt = key, IKM = input, empty info. */
 	wg_hkdf_extract(&hmac_blake2s, prk, key, keylen, input, inlen);
-	if (wg_hkdf_expand(&hmac_blake2s, okm, n * WG_BLAKE2S_HASH_LEN, prk, sizeof(prk), NULL, 0) < 0)
+	if (wg_hkdf_expand(&hmac_blake2s, okm, n * WG_BLAKE2S_HASH_LEN, prk, sizeof(prk), NULL,
+			   0) < 0)
 		goto out;
 	if (t1 != NULL)
 		memcpy(t1, okm, WG_BLAKE2S_HASH_LEN);

@@ -78,7 +78,8 @@ static const char a5_ct[] =
 static void
 test_rfc8439_a5_counter(void **state)
 {
-	static const char prefix[] = "Internet-Drafts are draft documents valid for a maximum of six months";
+	static const char prefix[] = "Internet-Drafts are draft documents valid for a maximum of "
+				     "six months";
 	const uint64_t counter = 0x0807060504030201ULL;
 	uint8_t key[32], aad[12], ct[265 + 16], pt[265], again[265 + 16];
 
@@ -181,7 +182,7 @@ test_xchacha_cookie_kat(void **state)
 }
 
 static struct wg_aead_ctx *
-new_ctx(bool burst)
+new_ctx(enum wg_aead_submit mode)
 {
 	struct wg_aead_ctx *ctx = wg_aead_ctx_create();
 	const char *arch;
@@ -190,7 +191,7 @@ new_ctx(bool burst)
 	arch = wg_aead_ctx_arch(ctx);
 	assert_true(strcmp(arch, "avx512") == 0 || strcmp(arch, "avx2") == 0 ||
 		    strcmp(arch, "avx") == 0 || strcmp(arch, "sse") == 0);
-	wg_aead_ctx_set_burst(ctx, burst);
+	wg_aead_ctx_set_submit(ctx, mode);
 	return ctx;
 }
 
@@ -232,10 +233,10 @@ batch_fill(struct batch *b, unsigned int n)
 }
 
 static void
-batch_roundtrip(bool burst)
+batch_roundtrip(enum wg_aead_submit mode)
 {
 	struct batch *b = malloc(sizeof(*b));
-	struct wg_aead_ctx *ctx = new_ctx(burst);
+	struct wg_aead_ctx *ctx = new_ctx(mode);
 	unsigned int round, n, i;
 
 	assert_non_null(b);
@@ -275,22 +276,22 @@ static void
 test_batch_vs_single_jobs(void **state)
 {
 	(void)state;
-	batch_roundtrip(false);
+	batch_roundtrip(WG_AEAD_SUBMIT_JOBS);
 }
 
 static void
 test_batch_vs_single_burst(void **state)
 {
 	(void)state;
-	batch_roundtrip(true);
+	batch_roundtrip(WG_AEAD_SUBMIT_BURST);
 }
 
 /* A flipped bit in one op fails only that op, and its buffer is wiped. */
 static void
-batch_tamper(bool burst)
+batch_tamper(enum wg_aead_submit mode)
 {
 	struct batch *b = malloc(sizeof(*b));
-	struct wg_aead_ctx *ctx = new_ctx(burst);
+	struct wg_aead_ctx *ctx = new_ctx(mode);
 	unsigned int trial, n, victim, i, bit;
 	bool in_tag;
 
@@ -339,17 +340,31 @@ batch_tamper(bool burst)
 }
 
 static void
+test_batch_vs_single_auto(void **state)
+{
+	(void)state;
+	batch_roundtrip(WG_AEAD_SUBMIT_AUTO);
+}
+
+static void
+test_batch_tamper_auto(void **state)
+{
+	(void)state;
+	batch_tamper(WG_AEAD_SUBMIT_AUTO);
+}
+
+static void
 test_batch_tamper_jobs(void **state)
 {
 	(void)state;
-	batch_tamper(false);
+	batch_tamper(WG_AEAD_SUBMIT_JOBS);
 }
 
 static void
 test_batch_tamper_burst(void **state)
 {
 	(void)state;
-	batch_tamper(true);
+	batch_tamper(WG_AEAD_SUBMIT_BURST);
 }
 
 static const uint8_t *
@@ -373,13 +388,13 @@ test_batch_kat_packets(void **state)
 	uint8_t pkt[2][64], tag[2][16];
 	struct wg_aead_op ops[2];
 	struct wg_aead_ctx *ctx;
-	int burst;
+	int mode;
 
 	(void)state;
 	assert_int_equal(kat_nopsk_data_i2r_len, MESSAGE_DATA_HEADER_LEN + 32 + 16);
 	assert_int_equal(kat_nopsk_data_r2i_keepalive_len, MESSAGE_DATA_HEADER_LEN + 16);
-	for (burst = 0; burst < 2; burst++) {
-		ctx = new_ctx(burst);
+	for (mode = WG_AEAD_SUBMIT_AUTO; mode <= WG_AEAD_SUBMIT_BURST; mode++) {
+		ctx = new_ctx((enum wg_aead_submit)mode);
 		memcpy(pkt[0], kat_nopsk_data_i2r_plain, 32);
 		ops[0] = (struct wg_aead_op){ .key = t_i2r, .counter = 0, .data = pkt[0], .len = 32,
 					      .tag = tag[0] };
@@ -412,8 +427,10 @@ main(void)
 		cmocka_unit_test(test_xchacha_cookie_kat),
 		cmocka_unit_test(test_batch_vs_single_jobs),
 		cmocka_unit_test(test_batch_vs_single_burst),
+		cmocka_unit_test(test_batch_vs_single_auto),
 		cmocka_unit_test(test_batch_tamper_jobs),
 		cmocka_unit_test(test_batch_tamper_burst),
+		cmocka_unit_test(test_batch_tamper_auto),
 		cmocka_unit_test(test_batch_kat_packets),
 	};
 

@@ -73,7 +73,8 @@ test_rfc7748_iterated(void **state)
 		memcpy(u, k, 32);
 		memcpy(k, r, 32);
 		if (i == 1)
-			assert_hex32(k, "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
+			assert_hex32(k, "422c8e7a6227d7bca1350b3e2bb7279f"
+					"7897b87bb6854b783c60e80311ae3079");
 	}
 	assert_hex32(k, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
 }
