@@ -10,6 +10,8 @@ WG_DPDK_PACKAGES=(
 	libdpdk-dev libipsec-mb-dev libyaml-dev libcmocka-dev libsodium-dev libb2-dev
 	# DPDK tools (dpdk-telemetry.py, dpdk-dumpcap) and the integration test peers
 	dpdk-dev wireguard-go wireguard-tools iproute2 iperf3 ethtool python3-scapy procps
+	# integration tests: ping through the tunnels
+	iputils-ping
 )
 
 wg_dpdk_install_deps() {
