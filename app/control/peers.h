@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The peer table: public key -> peer in O(1) (rte_hash, lock-free readers) and
+ * a small stable integer id -> peer (two-level array, chunks allocated on
+ * first use). The control lcore is the only writer. Workers read with
+ * wg_peers_get() / wg_peers_lookup() between two quiescent-state reports on
+ * the table's RCU variable; a removed peer is unpublished at once, and its
+ * memory is wiped and freed, and its id becomes reusable, only after a grace
+ * period (deferred queue, never a blocking wait).
+ */
+#ifndef WG_PEERS_H
+#define WG_PEERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/config.h"
+#include "messages.h"
+
+struct rte_rcu_qsbr;
+
+enum {
+	/* Ids are < WG_PEERS_MAX_ID; the allowed-IPs next hops hold 21 bits. */
+	WG_PEERS_MAX_ID = 1 << 21,
+	WG_PEERS_NAME_MAX = 63,
+};
+
+/*
+ * One peer. A plain struct: the data plane appends its fields (handshake,
+ * keypairs, counters, timers). wg_peers_add() copies a caller's template,
+ * so everything is initialised before workers can see the peer.
+ */
+struct wg_peer {
+	uint32_t id;				/* set by wg_peers_add() */
+	uint16_t persistent_keepalive;		/* seconds, 0 = off */
+	bool has_psk;
+	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
+	uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN];	/* zero when !has_psk */
+	struct wg_endpoint endpoint;		/* family 0: none known */
+	char *name;				/* NULL or owned copy, freed with the peer */
+};
+
+struct wg_peers_params {
+	const char *name;		/* unique among EAL objects (hash, queue names) */
+	struct rte_rcu_qsbr *rcu;	/* the workers' RCU variable */
+	uint32_t max_peers;		/* 1..WG_PEERS_MAX_ID */
+	int socket_id;
+};
+
+struct wg_peers;
+
+/* Returns NULL with rte_errno set (EINVAL, ENOMEM, EEXIST for the name). */
+struct wg_peers *wg_peers_create(const struct wg_peers_params *params);
+
+/*
+ * Free the table and every peer (wiped). No reader may use the table any
+ * more; NULL is allowed.
+ */
+void wg_peers_free(struct wg_peers *t);
+
+/*
+ * Copy *init (its id is ignored, its name duplicated), give it the lowest
+ * reusable or next unused id, and publish it. Returns 0 and sets *out (may be
+ * NULL), -EEXIST for a public key already present, -ENOSPC when every id is
+ * in use or still in its grace period, -ENOMEM, -EINVAL.
+ */
+int wg_peers_add(struct wg_peers *t, const struct wg_peer *init, struct wg_peer **out)
+	__attribute__((warn_unused_result));
+
+/*
+ * Unpublish the peer; it is wiped and freed, and its id reused, after a grace
+ * period. Remove its allowed IPs first (wg_allowedips_remove_peer()) so no
+ * reader holds its id when the id is reused. Returns 0 or -ENOENT.
+ */
+int wg_peers_remove(struct wg_peers *t, uint32_t id);
+
+/* Reader-safe. NULL when absent. */
+struct wg_peer *wg_peers_lookup(const struct wg_peers *t,
+	const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
+struct wg_peer *wg_peers_get(const struct wg_peers *t, uint32_t id);
+
+/*
+ * Writer side: call cb for every published peer in id order; a non-zero
+ * return stops the walk and is returned. cb must not add or remove peers.
+ */
+int wg_peers_foreach(const struct wg_peers *t, int (*cb)(struct wg_peer *peer, void *arg),
+	void *arg);
+
+uint32_t wg_peers_count(const struct wg_peers *t);
+
+/* Writer side: free what finished its grace period (non-blocking). */
+void wg_peers_reclaim(struct wg_peers *t);
+
+#endif
