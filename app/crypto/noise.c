@@ -183,29 +183,21 @@ wg_noise_local_init(struct noise_local *local, const struct noise_index_ops *ind
 int
 wg_noise_local_set_private_key(struct noise_local *local, const uint8_t *private_key)
 {
-	uint8_t k[NOISE_PUBLIC_KEY_LEN], pub[NOISE_PUBLIC_KEY_LEN];
-	int ret = 0;
+	uint8_t pub[NOISE_PUBLIC_KEY_LEN];
 
-	if (private_key == NULL) {
+	local->generation++;
+	/* As the kernel: the unclamped key decides, and all zeros means no identity. */
+	if (private_key == NULL || !wg_x25519_public(pub, private_key)) {
 		wg_memzero(local->private_key, sizeof(local->private_key));
 		memset(local->public_key, 0, sizeof(local->public_key));
 		local->has_identity = false;
-		local->generation++;
-		return 0;
+		return private_key == NULL ? 0 : -EINVAL;
 	}
-	memcpy(k, private_key, sizeof(k));
-	wg_x25519_clamp(k);
-	if (!wg_x25519_public(pub, k)) {
-		ret = -EINVAL;
-		goto out;
-	}
-	memcpy(local->private_key, k, sizeof(k));
+	memcpy(local->private_key, private_key, sizeof(local->private_key));
+	wg_x25519_clamp(local->private_key);
 	memcpy(local->public_key, pub, sizeof(pub));
 	local->has_identity = true;
-	local->generation++;
-out:
-	wg_memzero(k, sizeof(k));
-	return ret;
+	return 0;
 }
 
 void

@@ -157,10 +157,11 @@ enum { WG_NOISE_NONCE_BURST_MAX = 128 };
 void wg_noise_local_init(struct noise_local *local, const struct noise_index_ops *index_ops,
 			 void *index_table, noise_peer_lookup_fn lookup_peer, void *lookup_arg);
 /*
- * Set (private_key != NULL) or remove the static identity. Cached static-static
- * values of every peer are recomputed at their next handshake. 0, or -EINVAL
- * for a private key that clamps to zero. The caller also clears handshakes and
- * expires keypairs (wg_noise_keypairs_expire_current) as the kernel does.
+ * Set (private_key != NULL, stored clamped) or remove (NULL) the static
+ * identity. Cached static-static values of every peer are recomputed at their
+ * next handshake. 0, or -EINVAL for an all-zero key, which removes the
+ * identity as in the kernel. The caller also clears handshakes and expires
+ * keypairs (wg_noise_keypairs_expire_current) as the kernel does.
  */
 int wg_noise_local_set_private_key(struct noise_local *local, const uint8_t *private_key);
 /* Replace the default retire callback (wg_noise_keypair_free). */
