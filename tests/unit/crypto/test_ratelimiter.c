@@ -213,29 +213,46 @@ test_many_sources(void **state)
 
 	(void)state;
 	assert_non_null(rl);
-	/* Probe chains stay correct through inserts and backward-shift removals. */
+	/*
+	 * Probe chains stay correct through inserts and backward-shift
+	 * removals: a surviving entry that could no longer be found would
+	 * come back as a new source with a full bucket.
+	 */
 	for (round = 0; round < 3; round++) {
 		for (i = 0; i < 5000; i++) {
 			memcpy(addr, &i, sizeof(addr));
 			addr[3] = (uint8_t)round;
 			assert_true(wg_ratelimiter_allow(rl, AF_INET, addr));
 		}
-		fake_now += 600 * MS;
-		/* Re-touch every third source of this round. */
+		/* Every third source empties its bucket 800 ms later. */
+		fake_now += 800 * MS;
 		for (i = 0; i < 5000; i += 3) {
 			memcpy(addr, &i, sizeof(addr));
 			addr[3] = (uint8_t)round;
 			assert_int_equal(burst(rl, AF_INET, addr), 5);
 		}
-		fake_now += 600 * MS;
-		wg_ratelimiter_gc(rl);
+		/* 1 s + 1 ns after the start: the others are idle too long. */
+		fake_now += 200 * MS + 1;
+		assert_int_equal(wg_ratelimiter_gc(rl), 5000 - (5000 + 2) / 3);
 		assert_int_equal(wg_ratelimiter_count(rl), (5000 + 2) / 3);
+		/*
+		 * Kept ones first (re-inserting the others first could refill
+		 * a hole and hide a lost entry): 200 ms of tokens, 4 packets.
+		 */
+		for (i = 0; i < 5000; i += 3) {
+			memcpy(addr, &i, sizeof(addr));
+			addr[3] = (uint8_t)round;
+			assert_int_equal(burst(rl, AF_INET, addr), 4);
+		}
+		assert_int_equal(wg_ratelimiter_count(rl), (5000 + 2) / 3);
+		/* Removed ones come back as new sources: 5. */
 		for (i = 0; i < 5000; i++) {
 			memcpy(addr, &i, sizeof(addr));
 			addr[3] = (uint8_t)round;
-			/* Kept ones have 0 + 600 ms of tokens; removed ones are new. */
-			assert_int_equal(burst(rl, AF_INET, addr), 5);
+			if (i % 3 != 0)
+				assert_int_equal(burst(rl, AF_INET, addr), 5);
 		}
+		assert_int_equal(wg_ratelimiter_count(rl), 5000);
 		fake_now += 2000 * MS;
 		wg_ratelimiter_gc(rl);
 		assert_int_equal(wg_ratelimiter_count(rl), 0);
