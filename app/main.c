@@ -5,25 +5,25 @@
 
 #include "control/cli.h"
 #include "control/config.h"
+#include "pipeline/dataplane.h"
 
 /*
  * The data plane: EAL, ports, lcores, signals. The EAL arguments are argv[0]
  * and, with "--", the command line's options before it, else dpdk.eal-args.
- * Not implemented yet: the data-plane engineer replaces this function.
  */
 static int
 run(const struct wg_cli *cli, const struct wg_conf *conf, const char *argv0)
 {
-	int eal_argc;
+	int eal_argc, rc;
 	char **eal_argv = wg_cli_eal_argv(cli, argv0, conf->eal_argc, conf->eal_argv, &eal_argc);
 
 	if (eal_argv == NULL) {
 		fprintf(stderr, "wg-dpdk: out of memory\n");
 		return WG_EXIT_RUNTIME;
 	}
+	rc = wg_dataplane_run(conf, eal_argc, eal_argv);
 	free(eal_argv);
-	fprintf(stderr, "wg-dpdk: data plane not implemented yet\n");
-	return WG_EXIT_RUNTIME;
+	return rc;
 }
 
 static int

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Setup and shutdown of the data plane: EAL, the mbuf pool sized from the
+ * configuration and the worker count, ports, rings, the neighbour table,
+ * RCU, then workers on every non-main lcore and the control loop on the
+ * main lcore until SIGINT / SIGTERM. At the end every mbuf must be back in
+ * the pool, or the run failed (exit status 3: tests rely on it).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+
+#include "control/config.h"
+#include "dataplane.h"
+#include "messages.h"
+#include "pipeline.h"
+
+enum {
+	POOL_CACHE = 256,
+	NEIGH_REACHABLE_S = 30,
+	NEIGH_GC_S = 60,
+	NEIGH_RETRANS_MS = 1000,
+};
+
+volatile uint32_t wg_dp_quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&wg_dp_quit, 1, __ATOMIC_RELAXED);
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void
+tx_error(struct rte_mbuf **pkts, uint16_t unsent, void *userdata)
+{
+	struct wg_lcore_stats *stats = userdata;
+	uint16_t i;
+
+	for (i = 0; i < unsent; i++)
+		rte_pktmbuf_free(pkts[i]);
+	wg_stats_drop(stats, WG_DROP_tx_full, unsent);
+}
+
+/* Every place an mbuf can wait, plus the per-lcore caches and some slack. */
+static unsigned int
+pool_size(unsigned int n_workers)
+{
+	unsigned int per_worker = WG_NB_PORTS * (WG_RX_DESC + WG_TX_DESC + WG_BURST) +
+		2 * WG_WORKER_RING_SIZE;
+
+	return n_workers * per_worker + MAX_QUEUED_INCOMING_HANDSHAKES + WG_HOLD_CAP +
+		rte_lcore_count() * POOL_CACHE * 3 / 2 + 1024;
+}
+
+static int
+pool_create(struct wg_dp *dp)
+{
+	uint32_t frame = dp->mtu + WG_OUTER_OVERHEAD + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN +
+		RTE_ETHER_CRC_LEN;
+	uint32_t room = RTE_PKTMBUF_HEADROOM +
+		RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_DATAROOM, RTE_ALIGN_CEIL(frame, 64));
+	uint16_t priv = RTE_ALIGN(sizeof(struct wg_mbuf_meta), RTE_MBUF_PRIV_ALIGN);
+
+	dp->pool = rte_pktmbuf_pool_create("wg_mbuf", pool_size(dp->n_workers), POOL_CACHE, priv,
+		room, rte_socket_id());
+	if (dp->pool == NULL) {
+		fprintf(stderr, "wg-dpdk: cannot create a pool of %u mbufs of %u bytes: %s "
+			"(EAL -m too small?)\n", pool_size(dp->n_workers), room,
+			rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct rte_ring *
+ring_create(const char *what, unsigned int index, unsigned int size, unsigned int esize,
+	unsigned int socket)
+{
+	char name[RTE_RING_NAMESIZE];
+	struct rte_ring *r;
+
+	snprintf(name, sizeof(name), "wg_%s_%u", what, index);
+	r = rte_ring_create_elem(name, esize, size, socket,
+		RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	if (r == NULL)
+		fprintf(stderr, "wg-dpdk: cannot create ring %s: %s\n", name,
+			rte_strerror(rte_errno));
+	return r;
+}
+
+static int
+worker_create(struct wg_dp *dp, unsigned int index, unsigned int lcore)
+{
+	unsigned int socket = rte_lcore_to_socket_id(lcore), role;
+	struct wg_worker *w;
+
+	w = rte_zmalloc_socket("wg_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
+	if (w == NULL)
+		return -ENOMEM;
+	dp->workers[index] = w;
+	w->dp = dp;
+	w->stats = &wg_stats[lcore];
+	w->lcore_id = lcore;
+	w->index = index;
+	w->drain_tsc = (dp->tsc_hz + US_PER_S - 1) / US_PER_S * WG_DRAIN_US;
+	w->icmp_tokens = (uint64_t)WG_ICMP_ERR_BURST * dp->tsc_hz;
+	w->icmp_last = rte_rdtsc();
+	for (role = 0; role < WG_NB_PORTS; role++) {
+		w->txb[role] = rte_zmalloc_socket("wg_txb", RTE_ETH_TX_BUFFER_SIZE(WG_BURST), 0,
+			socket);
+		if (w->txb[role] == NULL)
+			return -ENOMEM;
+		rte_eth_tx_buffer_init(w->txb[role], WG_BURST);
+		rte_eth_tx_buffer_set_err_callback(w->txb[role], tx_error, w->stats);
+	}
+	w->tx_ring = ring_create("tx", index, WG_WORKER_RING_SIZE, sizeof(void *), socket);
+	w->ctrl_ring = ring_create("ctrl", index, WG_WORKER_RING_SIZE, sizeof(void *), socket);
+	w->event_ring = ring_create("ev", index, WG_EVENT_RING_SIZE, sizeof(struct wg_event),
+		socket);
+	if (w->tx_ring == NULL || w->ctrl_ring == NULL || w->event_ring == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+static void
+worker_free(struct wg_worker *w)
+{
+	if (w == NULL)
+		return;
+	rte_ring_free(w->tx_ring);
+	rte_ring_free(w->ctrl_ring);
+	rte_ring_free(w->event_ring);
+	rte_free(w->txb[WG_WAN]);
+	rte_free(w->txb[WG_LAN]);
+	rte_free(w);
+}
+
+static int
+workers_create(struct wg_dp *dp)
+{
+	unsigned int lcore, index = 0;
+	int ret;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		ret = worker_create(dp, index++, lcore);
+		if (ret != 0) {
+			fprintf(stderr, "wg-dpdk: cannot set up worker lcore %u: %s\n", lcore,
+				rte_strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int
+rcu_create(struct wg_dp *dp)
+{
+	size_t size = rte_rcu_qsbr_get_memsize(dp->n_workers);
+
+	dp->qsbr = rte_zmalloc("wg_qsbr", size, RTE_CACHE_LINE_SIZE);
+	if (dp->qsbr == NULL || rte_rcu_qsbr_init(dp->qsbr, dp->n_workers) != 0) {
+		fprintf(stderr, "wg-dpdk: cannot set up RCU for %u workers\n", dp->n_workers);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A static entry goes on every port where its address is on-link (both if none). */
+static void
+add_static_neighbor(struct wg_dp *dp, const struct wg_conf_neighbor *n, uint64_t now)
+{
+	struct wg_neigh_key key = { .family = n->ip.family };
+	bool onlink[WG_NB_PORTS];
+	unsigned int role;
+	rte_be32_t a4;
+
+	memcpy(key.addr, n->ip.addr, sizeof(key.addr));
+	memcpy(&a4, n->ip.addr, 4);
+	for (role = 0; role < WG_NB_PORTS; role++)
+		onlink[role] = n->ip.family == AF_INET ?
+			wg_port_ip4_onlink(&dp->port[role], a4) >= 0 :
+			wg_port_ip6_onlink(&dp->port[role], n->ip.addr) >= 0;
+	for (role = 0; role < WG_NB_PORTS; role++) {
+		if (!onlink[role] && (onlink[WG_WAN] || onlink[WG_LAN]))
+			continue;
+		key.port = role;
+		if (wg_neigh_add_static(dp->neigh, &key, n->mac, now) != 0)
+			fprintf(stderr, "wg-dpdk: ports.neighbors: table full\n");
+	}
+}
+
+static int
+neigh_create(struct wg_dp *dp, const struct wg_conf *conf)
+{
+	const struct wg_neigh_params params = {
+		.reachable_ns = (uint64_t)NEIGH_REACHABLE_S * NS_PER_S,
+		.gc_ns = (uint64_t)NEIGH_GC_S * NS_PER_S,
+		.retrans_ns = (uint64_t)NEIGH_RETRANS_MS * (NS_PER_S / MS_PER_S),
+	};
+	uint64_t now = wg_control_now_ns();
+	size_t i;
+
+	dp->neigh = rte_zmalloc("wg_neigh", wg_neigh_table_size(WG_NEIGH_MAX),
+		RTE_CACHE_LINE_SIZE);
+	dp->hold = rte_zmalloc("wg_hold", wg_neigh_hold_size(WG_HOLD_CAP), RTE_CACHE_LINE_SIZE);
+	if (dp->neigh == NULL || dp->hold == NULL) {
+		fprintf(stderr, "wg-dpdk: cannot allocate the neighbour table\n");
+		return -ENOMEM;
+	}
+	wg_neigh_table_init(dp->neigh, WG_NEIGH_MAX, (uint32_t)rte_rand(), &params);
+	wg_neigh_hold_init(dp->hold, WG_HOLD_CAP);
+	for (i = 0; i < conf->n_neighbors; i++)
+		add_static_neighbor(dp, &conf->neighbors[i], now);
+	return 0;
+}
+
+static bool
+idle_from_env(void)
+{
+	const char *v = getenv("WG_DPDK_IDLE");
+
+	return v == NULL || strcmp(v, "0") != 0;
+}
+
+static int
+setup(struct wg_dp *dp, const struct wg_conf *conf, bool *configured)
+{
+	unsigned int role;
+	int ret;
+
+	dp->listen_port = conf->listen_port;
+	dp->mtu = conf->mtu != 0 ? conf->mtu : WG_CONF_MTU_DEFAULT;
+	dp->idle = idle_from_env();
+	dp->tsc_hz = rte_get_tsc_hz();
+	dp->n_workers = rte_lcore_count() - 1;
+	if (dp->n_workers == 0) {
+		fprintf(stderr, "wg-dpdk: need at least two EAL lcores (control + workers), "
+			"e.g. -l 0-1\n");
+		return -EINVAL;
+	}
+	if ((ret = wg_port_init(&dp->port[WG_WAN], WG_WAN, &conf->wan)) != 0 ||
+			(ret = wg_port_init(&dp->port[WG_LAN], WG_LAN, &conf->lan)) != 0)
+		return ret;
+	if (dp->port[WG_WAN].port_id == dp->port[WG_LAN].port_id) {
+		fprintf(stderr, "wg-dpdk: ports.wan and ports.lan name the same device\n");
+		return -EINVAL;
+	}
+	if ((ret = pool_create(dp)) != 0)
+		return ret;
+	for (role = 0; role < WG_NB_PORTS; role++) {
+		configured[role] = true;
+		ret = wg_port_configure(&dp->port[role], dp->n_workers, dp->mtu, dp->pool);
+		if (ret != 0)
+			return ret;
+	}
+	dp->handshake_ring = rte_ring_create("wg_handshake", MAX_QUEUED_INCOMING_HANDSHAKES,
+		rte_socket_id(), RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	if (dp->handshake_ring == NULL)
+		return -ENOMEM;
+	if ((ret = workers_create(dp)) != 0 || (ret = rcu_create(dp)) != 0 ||
+			(ret = neigh_create(dp, conf)) != 0)
+		return ret;
+	for (role = 0; role < WG_NB_PORTS; role++)
+		if ((ret = wg_port_start(&dp->port[role])) != 0)
+			return ret;
+	return 0;
+}
+
+static void
+teardown(struct wg_dp *dp)
+{
+	unsigned int i;
+
+	for (i = 0; i < dp->n_workers; i++)
+		worker_free(dp->workers[i]);
+	rte_ring_free(dp->handshake_ring);
+	rte_free(dp->qsbr);
+	rte_free(dp->neigh);
+	rte_free(dp->hold);
+	rte_mempool_free(dp->pool);
+	rte_free(dp);
+}
+
+/* Every mbuf back in the pool (caches included), or report the leak. */
+static int
+check_pool(struct wg_dp *dp)
+{
+	unsigned int size = dp->pool->size, avail = rte_mempool_avail_count(dp->pool);
+
+	if (avail == size)
+		return WG_DATAPLANE_OK;
+	fprintf(stderr, "wg-dpdk: %u of %u mbufs not returned to the pool at shutdown\n",
+		size - avail, size);
+	return WG_DATAPLANE_RUNTIME_ERROR;
+}
+
+static void
+run(struct wg_dp *dp)
+{
+	unsigned int lcore, index = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		rte_eal_remote_launch(wg_worker_main, dp->workers[index++], lcore);
+	wg_telemetry_attach(dp);
+	wg_control_main(dp);
+	rte_eal_mp_wait_lcore();
+	wg_telemetry_detach();
+}
+
+int
+wg_dataplane_run(const struct wg_conf *conf, int eal_argc, char **eal_argv)
+{
+	bool configured[WG_NB_PORTS] = { false, false };
+	int rc = WG_DATAPLANE_RUNTIME_ERROR;
+	struct wg_dp *dp;
+	unsigned int role;
+
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "wg-dpdk: EAL initialisation failed: %s\n",
+			rte_strerror(rte_errno));
+		return WG_DATAPLANE_RUNTIME_ERROR;
+	}
+	__atomic_store_n(&wg_dp_quit, 0, __ATOMIC_RELAXED);
+	install_signals();
+	wg_stats_reset();
+	wg_telemetry_register();
+	dp = rte_zmalloc("wg_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
+	if (dp == NULL) {
+		fprintf(stderr, "wg-dpdk: out of memory\n");
+		goto out_eal;
+	}
+	if (setup(dp, conf, configured) == 0) {
+		run(dp);
+		rc = WG_DATAPLANE_OK;
+	}
+	wg_control_drain(dp);
+	for (role = 0; role < WG_NB_PORTS; role++)
+		if (configured[role])
+			wg_port_close(&dp->port[role]);
+	/* The dataplane holds no keys yet: the configuration's are wiped by wg_config_free(). */
+	if (rc == WG_DATAPLANE_OK)
+		rc = check_pool(dp);
+	teardown(dp);
+out_eal:
+	rte_eal_cleanup();
+	return rc;
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internal to the data plane: the runtime port and lcore structures shared
+ * by dataplane.c (setup), worker.c (the loop), control.c (the control
+ * lcore), arp_nd.c, icmp.c and telemetry.c.
+ */
+#ifndef WG_PIPELINE_H
+#define WG_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "neigh.h"
+#include "stats.h"
+
+enum wg_port_role {
+	WG_WAN = 0,
+	WG_LAN = 1,
+	WG_NB_PORTS = 2,
+};
+
+enum {
+	WG_PORT_MAX_ADDRS = 8,
+	WG_BURST = 32,
+	WG_RX_DESC = 1024,
+	WG_TX_DESC = 1024,
+	WG_WORKER_RING_SIZE = 1024,	/* control <-> one worker, each way */
+	WG_EVENT_RING_SIZE = 1024,
+	WG_NEIGH_MAX = 4096,		/* neighbour entries, both ports */
+	WG_HOLD_CAP = 1024,		/* packets waiting for ARP / ND, all next hops */
+	WG_HOLD_MAX_MS = 3000,
+	WG_OUTER_OVERHEAD = 80,		/* IPv6 40 + UDP 8 + WireGuard data 32 */
+	WG_DRAIN_US = 100,		/* TX buffers flushed at least this often */
+	WG_ICMP_ERR_PER_SEC = 1000,	/* ICMP errors per worker, token bucket */
+	WG_ICMP_ERR_BURST = 50,
+	WG_IP4_ICMP_QUOTE_MAX = 576,	/* RFC 1812 4.3.2.3 */
+	WG_IP6_ICMP_QUOTE_MAX = 1280,	/* RFC 4443 2.4 (c) */
+};
+
+/* ICMP / ICMPv6 types and codes the router sends. */
+enum {
+	WG_ICMP_DEST_UNREACH = 3,
+	WG_ICMP_FRAG_NEEDED = 4,	/* code of DEST_UNREACH */
+	WG_ICMP_TIME_EXCEEDED = 11,
+	WG_ICMP6_PACKET_TOO_BIG = 2,
+	WG_ICMP6_TIME_EXCEEDED = 3,
+};
+
+struct wg_ip4 {
+	rte_be32_t addr;
+	rte_be32_t mask;
+};
+
+struct wg_ip6 {
+	uint8_t addr[16];
+	uint8_t prefixlen;
+};
+
+struct wg_port {
+	const char *name;		/* "wan" or "lan" */
+	const char *device;
+	uint16_t port_id;
+	uint8_t role;
+	struct rte_ether_addr mac;
+	uint16_t n_ip4;
+	uint16_t n_ip6;			/* ip6[0] is the link-local address */
+	struct wg_ip4 ip4[WG_PORT_MAX_ADDRS];
+	struct wg_ip6 ip6[WG_PORT_MAX_ADDRS + 1];
+	bool has_gw4;
+	bool has_gw6;
+	rte_be32_t gw4;
+	uint8_t gw6[16];
+};
+
+/* In the mbuf private area: what a packet handed between lcores is for. */
+enum wg_meta_kind {
+	WG_META_NONE = 0,
+	WG_META_HANDSHAKE,	/* worker -> control: message types 1, 2, 3 */
+	WG_META_NEIGH_WAIT,	/* worker -> control: L2 header to fill for meta.nexthop */
+	WG_META_TX,		/* control -> worker: transmit as is on meta.port */
+};
+
+struct wg_mbuf_meta {
+	uint8_t kind;
+	uint8_t port;		/* enum wg_port_role */
+	uint16_t l3;		/* offsets from the start of the frame */
+	uint16_t l4;
+	uint16_t payload;	/* HANDSHAKE: the WireGuard message */
+	struct wg_neigh_key nexthop;	/* NEIGH_WAIT */
+};
+
+static inline struct wg_mbuf_meta *
+wg_meta(struct rte_mbuf *m)
+{
+	return rte_mbuf_to_priv(m);
+}
+
+/* Worker -> control events (fixed-size ring elements). */
+enum wg_event_type {
+	WG_EV_NEIGH = 1,	/* learned neighbour: key, mac, flags WG_NEIGH_F_* */
+};
+
+struct wg_event {
+	uint8_t type;
+	uint8_t flags;
+	uint8_t mac[6];
+	struct wg_neigh_key key;
+	uint8_t pad[6];
+};
+
+struct wg_dp;
+
+struct wg_worker {
+	struct wg_dp *dp;
+	struct wg_lcore_stats *stats;
+	unsigned int lcore_id;
+	unsigned int index;		/* queue id on both ports, RCU thread id */
+	struct rte_eth_dev_tx_buffer *txb[WG_NB_PORTS];
+	struct rte_ring *tx_ring;	/* control -> this worker: packets to send */
+	struct rte_ring *ctrl_ring;	/* this worker -> control: packets */
+	struct rte_ring *event_ring;	/* this worker -> control: struct wg_event */
+	uint64_t drain_tsc;
+	uint64_t last_drain;
+	uint64_t icmp_tokens;		/* scaled by tsc_hz */
+	uint64_t icmp_last;
+	uint32_t idle_loops;
+	uint32_t sleep_us;
+} __rte_cache_aligned;
+
+struct wg_dp {
+	struct wg_port port[WG_NB_PORTS];
+	uint16_t listen_port;		/* host order */
+	uint16_t mtu;			/* tunnel (inner) MTU */
+	bool idle;			/* back off when queues stay empty */
+	unsigned int n_workers;
+	struct wg_worker *workers[RTE_MAX_LCORE];
+	struct rte_mempool *pool;
+	struct rte_ring *handshake_ring;
+	struct rte_rcu_qsbr *qsbr;
+	struct wg_neigh_table *neigh;
+	struct wg_neigh_hold *hold;
+	unsigned int next_tx_worker;
+	uint64_t tsc_hz;
+};
+
+/* Set by SIGINT / SIGTERM. */
+extern volatile uint32_t wg_dp_quit;
+
+static inline bool
+wg_dp_quitting(void)
+{
+	return __atomic_load_n(&wg_dp_quit, __ATOMIC_RELAXED) != 0;
+}
+
+/* Hot-path endings: transmit on a port's queue of this worker, or drop. */
+static inline void
+wg_worker_tx(struct wg_worker *w, uint8_t role, struct rte_mbuf *m)
+{
+	uint16_t sent;
+
+	sent = rte_eth_tx_buffer(w->dp->port[role].port_id, w->index, w->txb[role], m);
+	if (sent != 0)
+		wg_stats_count(w->stats, role == WG_WAN ? WG_CNT_tx_wan : WG_CNT_tx_lan, sent);
+}
+
+static inline void
+wg_worker_drop(struct wg_worker *w, struct rte_mbuf *m, enum wg_drop_reason r)
+{
+	wg_stats_drop(w->stats, r, 1);
+	rte_pktmbuf_free(m);
+}
+
+/* Address helpers (addresses in network order). */
+static inline int
+wg_port_ip4_local(const struct wg_port *p, rte_be32_t a)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_ip4; i++)
+		if (p->ip4[i].addr == a)
+			return (int)i;
+	return -1;
+}
+
+/* Index of our address in the same subnet as a, or -1. */
+static inline int
+wg_port_ip4_onlink(const struct wg_port *p, rte_be32_t a)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_ip4; i++)
+		if (((p->ip4[i].addr ^ a) & p->ip4[i].mask) == 0)
+			return (int)i;
+	return -1;
+}
+
+static inline bool
+wg_ip6_prefix_match(const uint8_t *a, const uint8_t *b, unsigned int len)
+{
+	unsigned int bytes = len / 8, bits = len % 8;
+
+	if (memcmp(a, b, bytes) != 0)
+		return false;
+	return bits == 0 || ((a[bytes] ^ b[bytes]) & (uint8_t)(0xff << (8 - bits))) == 0;
+}
+
+static inline int
+wg_port_ip6_local(const struct wg_port *p, const uint8_t *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_ip6; i++)
+		if (memcmp(p->ip6[i].addr, a, 16) == 0)
+			return (int)i;
+	return -1;
+}
+
+static inline bool
+wg_ip6_is_link_local(const uint8_t *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+static inline bool
+wg_ip6_is_multicast(const uint8_t *a)
+{
+	return a[0] == 0xff;
+}
+
+static inline bool
+wg_ip6_is_unspecified(const uint8_t *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a, zero, 16) == 0;
+}
+
+/* ff02::1:ffXX:XXXX for the low 24 bits of a. */
+static inline void
+wg_ip6_solicited_node(uint8_t out[16], const uint8_t *a)
+{
+	static const uint8_t prefix[13] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff };
+
+	memcpy(out, prefix, sizeof(prefix));
+	memcpy(out + 13, a + 13, 3);
+}
+
+static inline void
+wg_ip6_mcast_mac(struct rte_ether_addr *mac, const uint8_t *a)
+{
+	mac->addr_bytes[0] = 0x33;
+	mac->addr_bytes[1] = 0x33;
+	memcpy(&mac->addr_bytes[2], a + 12, 4);
+}
+
+/* Index of our address whose prefix contains a (link-local for fe80::/10), or -1. */
+int wg_port_ip6_onlink(const struct wg_port *p, const uint8_t *a);
+/* ff02::1 or the solicited-node group of one of our addresses. */
+bool wg_port_ip6_our_multicast(const struct wg_port *p, const uint8_t *a);
+/* Our source address for a packet to dst (same prefix, else link-local). */
+const uint8_t *wg_port_ip6_source(const struct wg_port *p, const uint8_t *dst);
+
+/* port.c */
+struct wg_conf_port;
+int wg_port_init(struct wg_port *p, uint8_t role, const struct wg_conf_port *cp);
+int wg_port_configure(struct wg_port *p, uint16_t nq, uint16_t mtu, struct rte_mempool *pool);
+int wg_port_start(struct wg_port *p);
+void wg_port_close(struct wg_port *p);
+
+/* worker.c */
+int wg_worker_main(void *arg);
+bool wg_worker_post(struct wg_worker *w, const struct wg_event *ev);
+
+/* arp_nd.c: worker side; each ends the mbuf (TX, event, or counted drop). */
+struct wg_l3 {
+	uint16_t l3;		/* offset of the IP header */
+	uint16_t l4;		/* offset of the L4 header */
+	uint16_t l4_len;	/* bytes of L4 header and payload */
+	uint8_t proto;
+};
+void wg_arp_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m);
+void wg_nd_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
+	const struct wg_l3 *l3);
+
+/* arp_nd.c: control side, packets the control lcore originates (NULL: no mbuf). */
+struct rte_mbuf *wg_arp_request(struct wg_dp *dp, const struct wg_port *p, rte_be32_t sender,
+	rte_be32_t target, const struct rte_ether_addr *unicast);
+struct rte_mbuf *wg_nd_solicit(struct wg_dp *dp, const struct wg_port *p, const uint8_t *target,
+	const struct rte_ether_addr *unicast);
+struct rte_mbuf *wg_nd_advert_unsolicited(struct wg_dp *dp, const struct wg_port *p,
+	const uint8_t *addr);
+
+/* icmp.c */
+void wg_icmp4_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
+	const struct wg_l3 *l3);
+void wg_icmp6_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
+	const struct wg_l3 *l3);
+/* Turn m (an IPv4 / IPv6 packet at l3) into an ICMP error back to its sender on p. */
+void wg_icmp4_error(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
+	const struct wg_l3 *l3, uint8_t type, uint8_t code, uint16_t mtu, enum wg_drop_reason r);
+void wg_icmp6_error(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
+	const struct wg_l3 *l3, uint8_t type, uint8_t code, uint32_t mtu, enum wg_drop_reason r);
+
+/* control.c */
+void wg_control_main(struct wg_dp *dp);
+/* Queue m (a complete frame) for transmission on port role by some worker. */
+void wg_control_tx(struct wg_dp *dp, uint8_t role, struct rte_mbuf *m);
+/* Free every mbuf still in a ring or held, counted as shutdown drops. */
+void wg_control_drain(struct wg_dp *dp);
+uint64_t wg_control_now_ns(void);
+
+/* telemetry.c */
+void wg_telemetry_register(void);
+void wg_telemetry_attach(struct wg_dp *dp);
+void wg_telemetry_detach(void);
+
+#endif

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Read-only DPDK telemetry under /wg/ (dpdk-telemetry.py -f FILE_PREFIX).
+ * Callbacks run on DPDK's telemetry thread: counters are read with relaxed
+ * loads, the neighbour table through its sequence locks, and the data plane
+ * is detached (and waited for) before it is freed.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include <rte_lcore.h>
+#include <rte_pause.h>
+#include <rte_telemetry.h>
+
+#include "pipeline.h"
+
+static struct wg_dp *active;
+static uint32_t users;
+
+void
+wg_telemetry_attach(struct wg_dp *dp)
+{
+	__atomic_store_n(&active, dp, __ATOMIC_SEQ_CST);
+}
+
+void
+wg_telemetry_detach(void)
+{
+	__atomic_store_n(&active, NULL, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&users, __ATOMIC_SEQ_CST) != 0)
+		rte_pause();
+}
+
+static struct wg_dp *
+dp_get(void)
+{
+	struct wg_dp *dp;
+
+	__atomic_add_fetch(&users, 1, __ATOMIC_SEQ_CST);
+	dp = __atomic_load_n(&active, __ATOMIC_SEQ_CST);
+	if (dp == NULL)
+		__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
+	return dp;
+}
+
+static void
+dp_put(void)
+{
+	__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+add_stats(struct rte_tel_data *d, const struct wg_lcore_stats *s)
+{
+	char name[RTE_TEL_MAX_STRING_LEN];
+	unsigned int i;
+
+	for (i = 0; i < WG_CNT_MAX; i++)
+		rte_tel_data_add_dict_u64(d, wg_stats_counter_name(i), s->cnt[i]);
+	for (i = 0; i < WG_DROP_MAX; i++) {
+		snprintf(name, sizeof(name), "drop_%s", wg_stats_drop_name(i));
+		rte_tel_data_add_dict_u64(d, name, s->drop[i]);
+	}
+}
+
+/* One array, indexed like "lcores", for a counter that moved. */
+static void
+add_by_lcore(struct rte_tel_data *d, const char *name, bool drop, unsigned int index)
+{
+	char key[RTE_TEL_MAX_STRING_LEN];
+	struct rte_tel_data *a = rte_tel_data_alloc();
+	const struct wg_lcore_stats *s;
+	unsigned int lcore;
+
+	if (a == NULL)
+		return;
+	rte_tel_data_start_array(a, RTE_TEL_U64_VAL);
+	RTE_LCORE_FOREACH(lcore) {
+		s = &wg_stats[lcore];
+		rte_tel_data_add_array_u64(a, __atomic_load_n(drop ? &s->drop[index] :
+			&s->cnt[index], __ATOMIC_RELAXED));
+	}
+	snprintf(key, sizeof(key), "%s%s_by_lcore", drop ? "drop_" : "", name);
+	if (rte_tel_data_add_dict_container(d, key, a, 0) != 0)
+		rte_tel_data_free(a);
+}
+
+/* Totals, then per lcore (in the order of "lcores") every counter that is not zero. */
+static int
+cmd_stats(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	struct rte_tel_data *lcores = rte_tel_data_alloc();
+	struct wg_lcore_stats total;
+	unsigned int lcore, i;
+
+	if (lcores == NULL)
+		return -ENOMEM;
+	wg_stats_sum(&total);
+	rte_tel_data_start_dict(d);
+	add_stats(d, &total);
+	rte_tel_data_start_array(lcores, RTE_TEL_INT_VAL);
+	RTE_LCORE_FOREACH(lcore)
+		rte_tel_data_add_array_int(lcores, (int)lcore);
+	if (rte_tel_data_add_dict_container(d, "lcores", lcores, 0) != 0)
+		rte_tel_data_free(lcores);
+	for (i = 0; i < WG_CNT_MAX; i++)
+		if (total.cnt[i] != 0)
+			add_by_lcore(d, wg_stats_counter_name(i), false, i);
+	for (i = 0; i < WG_DROP_MAX; i++)
+		if (total.drop[i] != 0)
+			add_by_lcore(d, wg_stats_drop_name(i), true, i);
+	return 0;
+}
+
+static int
+cmd_lcore_stats(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	struct wg_lcore_stats s;
+	char *end;
+	unsigned long lcore;
+
+	if (params == NULL || *params == '\0')
+		return -EINVAL;
+	lcore = strtoul(params, &end, 10);
+	if (*end != '\0' || lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore))
+		return -EINVAL;
+	wg_stats_read(lcore, &s);
+	rte_tel_data_start_dict(d);
+	add_stats(d, &s);
+	return 0;
+}
+
+static int
+cmd_drop_reasons(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	unsigned int i;
+
+	rte_tel_data_start_dict(d);
+	for (i = 0; i < WG_DROP_MAX; i++)
+		rte_tel_data_add_dict_string(d, wg_stats_drop_name(i), wg_stats_drop_desc(i));
+	return 0;
+}
+
+static void
+addr_str(uint8_t family, const void *addr, char *buf, size_t size)
+{
+	if (inet_ntop(family, addr, buf, size) == NULL)
+		snprintf(buf, size, "?");
+}
+
+static void
+neigh_line(void *ctx, const struct wg_neigh_entry *e)
+{
+	struct rte_tel_data *a = ctx;
+	char ip[INET6_ADDRSTRLEN], line[RTE_TEL_MAX_STRING_LEN];
+
+	addr_str(e->key.family, e->key.addr, ip, sizeof(ip));
+	snprintf(line, sizeof(line), "%s %s %02x:%02x:%02x:%02x:%02x:%02x %s",
+		e->key.port == WG_WAN ? "wan" : "lan", ip, e->mac[0], e->mac[1], e->mac[2],
+		e->mac[3], e->mac[4], e->mac[5], wg_neigh_state_name(e->state));
+	rte_tel_data_add_array_string(a, line);
+}
+
+/* "PORT ADDRESS MAC STATE" per entry. */
+static int
+cmd_neigh(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	struct wg_dp *dp = dp_get();
+
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	if (dp == NULL)
+		return 0;
+	wg_neigh_walk(dp->neigh, neigh_line, d);
+	dp_put();
+	return 0;
+}
+
+static void
+port_info(struct rte_tel_data *d, const struct wg_port *p)
+{
+	struct rte_tel_data *a = rte_tel_data_alloc();
+	char key[64], buf[RTE_TEL_MAX_STRING_LEN], ip[INET6_ADDRSTRLEN];
+	unsigned int i;
+
+	snprintf(key, sizeof(key), "%s_device", p->name);
+	rte_tel_data_add_dict_string(d, key, p->device);
+	snprintf(key, sizeof(key), "%s_port_id", p->name);
+	rte_tel_data_add_dict_int(d, key, p->port_id);
+	snprintf(key, sizeof(key), "%s_mac", p->name);
+	rte_ether_format_addr(buf, sizeof(buf), &p->mac);
+	rte_tel_data_add_dict_string(d, key, buf);
+	if (a == NULL)
+		return;
+	rte_tel_data_start_array(a, RTE_TEL_STRING_VAL);
+	for (i = 0; i < p->n_ip4; i++) {
+		addr_str(AF_INET, &p->ip4[i].addr, ip, sizeof(ip));
+		snprintf(buf, sizeof(buf), "%s/%u", ip,
+			(unsigned int)__builtin_popcount(p->ip4[i].mask));
+		rte_tel_data_add_array_string(a, buf);
+	}
+	for (i = 0; i < p->n_ip6; i++) {
+		addr_str(AF_INET6, p->ip6[i].addr, ip, sizeof(ip));
+		snprintf(buf, sizeof(buf), "%s/%u", ip, p->ip6[i].prefixlen);
+		rte_tel_data_add_array_string(a, buf);
+	}
+	snprintf(key, sizeof(key), "%s_addresses", p->name);
+	if (rte_tel_data_add_dict_container(d, key, a, 0) != 0)
+		rte_tel_data_free(a);
+}
+
+static int
+cmd_ports(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	struct wg_dp *dp = dp_get();
+
+	rte_tel_data_start_dict(d);
+	if (dp == NULL)
+		return 0;
+	port_info(d, &dp->port[WG_WAN]);
+	port_info(d, &dp->port[WG_LAN]);
+	rte_tel_data_add_dict_int(d, "listen_port", dp->listen_port);
+	rte_tel_data_add_dict_int(d, "mtu", dp->mtu);
+	rte_tel_data_add_dict_int(d, "workers", (int)dp->n_workers);
+	rte_tel_data_add_dict_int(d, "idle_backoff", dp->idle);
+	dp_put();
+	return 0;
+}
+
+void
+wg_telemetry_register(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	rte_telemetry_register_cmd("/wg/stats", cmd_stats,
+		"Counters and drop reasons: totals, then <name>_by_lcore in the order of lcores");
+	rte_telemetry_register_cmd("/wg/lcore_stats", cmd_lcore_stats,
+		"Counters and drop reasons of one lcore. Parameters: int lcore_id");
+	rte_telemetry_register_cmd("/wg/drop_reasons", cmd_drop_reasons,
+		"What each drop reason means");
+	rte_telemetry_register_cmd("/wg/neigh", cmd_neigh,
+		"Neighbour table: port address mac state");
+	rte_telemetry_register_cmd("/wg/ports", cmd_ports, "Ports, addresses, MTU, workers");
+}
