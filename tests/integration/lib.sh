@@ -67,8 +67,12 @@
 #	                                -> received bits per second; the client's JSON is kept in
 #	                                $IT_DIR/iperf_last.json (BW: iperf3 -b, 0 = unlimited)
 #	it_json FILE PATH               -> a field of a JSON file, PATH like end.sum_received.packets
+#	it_snmp NS PROTO FIELD          -> a counter of /proc/net/snmp in NS (e.g. Udp InDatagrams)
 #	it_if_stat NS IF STAT           -> /sys/class/net/IF/statistics/STAT (e.g. rx_packets)
 #	it_proc_cpu_ticks PID           -> utime + stime of PID (all threads) in clock ticks
+#
+# wgpkt.py beside this file crafts and sends hostile WireGuard packets: run
+# "$IT_PY" "$IT_WGPKT" -h.
 #
 # Variables: IT_NAME IT_SFX IT_DIR IT_LOG IT_LAST_PID IT_STATUS IT_PY (python3
 # to use) IT_WGGO_PID (associative array). IT_IPERF_PORT (default 5201).
@@ -91,6 +95,7 @@ if [ -z "${IT_PY:-}" ]; then
 	if [ -x /usr/bin/python3 ]; then IT_PY=/usr/bin/python3; else IT_PY=python3; fi
 fi
 IT_IPERF_PORT=${IT_IPERF_PORT:-5201}
+IT_WGPKT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/wgpkt.py
 
 it_log() {
 	printf '%s %s\n' "$(date +%T.%N | cut -c1-12)" "$*" >>"$IT_LOG"
@@ -443,6 +448,13 @@ it_iperf_udp() {
 	[ -z "${6:-}" ] || a+=(-l "$6")
 	shift $(($# < 6 ? $# : 6))
 	it__iperf udp "${a[@]}" "$@"
+}
+
+it_snmp() {
+	ip netns exec "$1" awk -v p="$2:" -v f="$3" '$1 == p {
+		if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1; next }
+		if (f in col) { print $col[f]; found = 1 }
+	} END { exit !found }' /proc/net/snmp
 }
 
 it_if_stat() {

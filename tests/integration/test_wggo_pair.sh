@@ -75,4 +75,30 @@ if ! it_wait_for counters_agree 10; then
 fi
 [ "$A_TX" -gt "$tcp_bytes" ] || it_fail "A sent $A_TX bytes, fewer than iperf3's $tcp_bytes"
 
+# Replay and tampering, with wgpkt.py: capture one data message A -> B, send it
+# again three times and once with a flipped tag. They must reach B's UDP socket
+# (so the test is not vacuous) and be dropped by wireguard-go: B's rx counter
+# does not move.
+cap=$IT_DIR/cap.hex
+it_spawn capture "$NS_B" "$IT_PY" "$IT_WGPKT" capture --iface "$VETH_B" --port 51821 \
+	--type 4 --direction in --count 1 --timeout 10 --out "$cap" --ready "$IT_DIR/cap.ready"
+cap_pid=$IT_LAST_PID
+it_wait_for "[ -e '$IT_DIR/cap.ready' ]" 5 || it_fail "wgpkt.py capture did not start"
+it_ping "$NS_A" 10.78.0.2 1 || it_fail "ping A -> B before the replay"
+it_wait_exit "$cap_pid" 10 || it_fail "wgpkt.py capture: status $IT_STATUS"
+it_wait_for counters_agree 10 || it_fail "counters disagree before the replay"
+rx_before=$B_RX
+udp_before=$(it_snmp "$NS_B" Udp InDatagrams)
+it_run "$IT_PY" "$IT_WGPKT" send --netns "$NS_A" --iface "$VETH_A" --from-file "$cap" \
+	--variant replay --count 3 || it_fail "wgpkt.py send replay"
+it_run "$IT_PY" "$IT_WGPKT" send --netns "$NS_A" --iface "$VETH_A" --from-file "$cap" \
+	--variant flip-tag || it_fail "wgpkt.py send flip-tag"
+it_wait_for "[ \$(it_snmp '$NS_B' Udp InDatagrams) -ge $((udp_before + 4)) ]" 5 ||
+	it_fail "the crafted frames did not reach B's UDP socket"
+sleep 0.3
+it_wait_for counters_agree 10 || it_fail "counters disagree after the replay"
+[ "$B_RX" -eq "$rx_before" ] ||
+	it_fail "wireguard-go accepted a replayed or tampered message: rx $rx_before -> $B_RX"
+it_ping "$NS_A" 10.78.0.2 1 || it_fail "ping A -> B after the replay"
+
 it_pass "ping v4/v6 both ways, TCP $((bps / 1000000)) Mbit/s, counters A->B $A_TX B->A $B_TX bytes"
