@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Benchmarks. Usage: scripts/bench.sh [SUBCOMMAND [ARGS...]]
 #   aead [--all]   batch AEAD cycles per packet (tests/bench/bench_aead.c)
+#   wggo [-t S] [-s SIZES] [-b BW]  wireguard-go cycles per packet (tests/bench/bench_wggo.sh; root)
 #   (none)         every subcommand in turn
 # Environment: BUILD_DIR (default build-bench) is configured if missing and built.
 # To add a benchmark: write a bench_NAME function and add NAME to SUBCOMMANDS.
@@ -13,10 +14,10 @@ case $BUILD_DIR in
 /*) BUILD=$BUILD_DIR ;;
 *) BUILD=$ROOT/$BUILD_DIR ;;
 esac
-SUBCOMMANDS="aead"
+SUBCOMMANDS="aead wggo"
 
 usage() {
-	sed -n '3,7p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,8p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 build() {
@@ -29,6 +30,16 @@ build() {
 bench_aead() {
 	build tests/bench/bench_aead
 	"$BUILD/tests/bench/bench_aead" "$@"
+}
+
+bench_wggo() {
+	rc=0
+	bash "$ROOT/tests/bench/bench_wggo.sh" "$@" || rc=$?
+	if [ "$rc" -eq 77 ]; then
+		echo "wggo: skipped (needs root, wireguard-go, iperf3, /dev/net/tun)" >&2
+		return 0
+	fi
+	return "$rc"
 }
 
 if [ $# -eq 0 ]; then
