@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "control/config.h"
+#include "control/engine_peer.h"
 #include "messages.h"
 
 struct rte_rcu_qsbr;
@@ -38,6 +39,18 @@ struct wg_peer {
 	uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN];	/* zero when !has_psk */
 	struct wg_endpoint endpoint;		/* family 0: none known */
 	char *name;				/* NULL or owned copy, freed with the peer */
+
+	/* protocol state (engine): set up by wg_engine_peer_add(), see engine_peer.h */
+	struct noise_handshake handshake;
+	struct noise_keypairs keypairs;
+	struct wg_cookie cookie;
+	struct wg_endpoint_seq ep;		/* live endpoint (engine writes, workers read) */
+	uint64_t last_handshake_sec;		/* wall clock of the last completed handshake */
+	uint32_t last_handshake_nsec;
+	struct wg_staged staged;
+	struct wg_peer_timers timers;
+	struct wg_peer_worker wk;		/* written by workers (engine_worker.h) */
+	/* end of protocol state (engine) */
 };
 
 struct wg_peers_params {
