@@ -130,6 +130,7 @@ oom(struct wg_yaml *y)
 
 /* Hash sets: public keys in peers[], prefixes in prefixes[], addresses ignoring their length. */
 
+/* Hash 16 bytes at b and extra. */
 static uint64_t
 hash_bytes(const uint8_t *b, uint64_t extra)
 {
@@ -160,10 +161,8 @@ static uint64_t
 hash_prefix(const void *base, uint32_t i)
 {
 	const struct wg_prefix *p = (const struct wg_prefix *)base + i;
-	uint64_t tail;
 
-	memcpy(&tail, p->addr + 8, 8);
-	return hash_bytes(p->addr, tail ^ ((uint64_t)p->family << 8 | p->len));
+	return hash_bytes(p->addr, (uint64_t)p->family << 8 | p->len);
 }
 
 static bool
@@ -177,10 +176,7 @@ equal_prefix(const void *base, uint32_t a, uint32_t b)
 static uint64_t
 hash_ip(const struct wg_prefix *p)
 {
-	uint64_t tail;
-
-	memcpy(&tail, p->addr + 8, 8);
-	return hash_bytes(p->addr, tail ^ p->family);
+	return hash_bytes(p->addr, p->family);
 }
 
 static bool
