@@ -56,6 +56,12 @@ struct trie6 {
 	uint32_t *l0;			/* 1 << L0_BITS entries */
 	uint32_t *groups;		/* n_groups * GROUP_SIZE entries */
 	uint32_t *free_groups;		/* stack of reusable group indices */
+	/*
+	 * Writer only: per group, the entry of the longest rule covering the
+	 * whole group (or 0). Every entry below that came from such a rule holds
+	 * this value, so an update by a shorter rule skips the subtree.
+	 */
+	uint32_t *inherit;
 	uint32_t n_free;
 	uint32_t n_groups;
 	struct rte_rcu_qsbr_dq *dq;
@@ -78,6 +84,7 @@ struct wg_allowedips {
 	struct rte_hash *host6;
 	struct rte_lpm *lpm4;
 	struct trie6 v6;
+	uint32_t default4;		/* owner of 0.0.0.0/0: rte_lpm has no depth 0 */
 	uint32_t n_host4;		/* readers skip an empty hash */
 	uint32_t n_host6;
 	/* Writer only. */
@@ -174,7 +181,8 @@ trie_create(struct trie6 *t, const char *name, uint32_t n_groups, struct rte_rcu
 	t->groups = rte_malloc_socket(name, (size_t)n_groups * GROUP_SIZE * sizeof(uint32_t),
 		RTE_CACHE_LINE_SIZE, socket_id);
 	t->free_groups = malloc((size_t)n_groups * sizeof(uint32_t));
-	if (t->l0 == NULL || t->groups == NULL || t->free_groups == NULL)
+	t->inherit = malloc((size_t)n_groups * sizeof(uint32_t));
+	if (t->l0 == NULL || t->groups == NULL || t->free_groups == NULL || t->inherit == NULL)
 		return -ENOMEM;
 	/* Hand out low indices first. */
 	for (i = 0; i < n_groups; i++)
@@ -193,6 +201,7 @@ trie_free(struct trie6 *t)
 	rte_free(t->l0);
 	rte_free(t->groups);
 	free(t->free_groups);
+	free(t->inherit);
 }
 
 /* Groups an insert of a/depth would allocate. */
@@ -218,10 +227,14 @@ trie_groups_needed(const struct trie6 *t, const uint8_t *a, unsigned int depth)
 static void
 trie_set_entry(struct trie6 *t, uint32_t *p, unsigned int depth, uint32_t nh)
 {
-	uint32_t e = *p;
+	uint32_t e = *p, *in;
 	unsigned int i;
 
 	if (is_ext(e)) {
+		in = &t->inherit[e & E_VALUE_MASK];
+		if ((*in & E_VALID) != 0 && depth_of(*in) > depth)
+			return;	/* a longer rule covers this whole group */
+		*in = leaf(depth, nh);
 		for (i = 0; i < GROUP_SIZE; i++)
 			trie_set_entry(t, &group(t, e)[i], depth, nh);
 	} else if ((e & E_VALID) == 0 || depth_of(e) <= depth) {
@@ -248,6 +261,7 @@ trie_add(struct trie6 *t, const uint8_t *a, unsigned int depth, uint32_t nh)
 			g = t->free_groups[--t->n_free];
 			for (i = 0; i < GROUP_SIZE; i++)
 				t->groups[(size_t)g * GROUP_SIZE + i] = e;
+			t->inherit[g] = e;
 			e = E_VALID | E_EXT | g;
 			set(&tbl[idx], e);
 		}
@@ -287,10 +301,14 @@ trie_try_collapse(struct trie6 *t, uint32_t *p)
 static void
 trie_clear_entry(struct trie6 *t, uint32_t *p, unsigned int depth, uint32_t repl)
 {
-	uint32_t e = *p;
+	uint32_t e = *p, *in;
 	unsigned int i;
 
 	if (is_ext(e)) {
+		in = &t->inherit[e & E_VALUE_MASK];
+		if ((*in & E_VALID) == 0 || depth_of(*in) != depth)
+			return;	/* the rule is not below: a longer one shadows it */
+		*in = repl;
 		for (i = 0; i < GROUP_SIZE; i++)
 			trie_clear_entry(t, &group(t, e)[i], depth, repl);
 		trie_try_collapse(t, p);
@@ -511,6 +529,10 @@ dp_set(struct wg_allowedips *t, const struct node *k, uint32_t peer_id, bool exi
 			__atomic_store_n(&t->n_host4, t->n_host4 + 1, __ATOMIC_RELEASE);
 		return ret;
 	}
+	if (k->family == AF_INET && k->len == 0) {
+		__atomic_store_n(&t->default4, peer_id, __ATOMIC_RELEASE);
+		return 0;
+	}
 	if (k->family == AF_INET)
 		return rte_lpm_add(t->lpm4, ip4_host_order(k), k->len, peer_id);
 	if (k->len == 128) {
@@ -546,6 +568,8 @@ dp_del(struct wg_allowedips *t, const struct node *k)
 	if (k->family == AF_INET && k->len == 32) {
 		rte_hash_del_key(t->host4, k->addr);
 		__atomic_store_n(&t->n_host4, t->n_host4 - 1, __ATOMIC_RELEASE);
+	} else if (k->family == AF_INET && k->len == 0) {
+		__atomic_store_n(&t->default4, WG_ALLOWEDIPS_NO_PEER, __ATOMIC_RELEASE);
 	} else if (k->family == AF_INET) {
 		rte_lpm_delete(t->lpm4, ip4_host_order(k), k->len);
 	} else if (k->len == 128) {
@@ -627,6 +651,7 @@ wg_allowedips_create(const struct wg_allowedips_params *params)
 	if (t == NULL)
 		goto err;
 	t->seed = wg_random_u32();
+	t->default4 = WG_ALLOWEDIPS_NO_PEER;
 	t->nodes_cap = 1024;
 	t->nodes = calloc(t->nodes_cap, sizeof(*t->nodes));
 	t->slot_mask = 1024 - 1;
@@ -816,7 +841,7 @@ wg_allowedips_lookup4(const struct wg_allowedips *t, uint32_t addr_be)
 		return (uint32_t)(uintptr_t)data;
 	if (rte_lpm_lookup(t->lpm4, rte_be_to_cpu_32(addr_be), &nh) == 0)
 		return nh;
-	return WG_ALLOWEDIPS_NO_PEER;
+	return __atomic_load_n(&t->default4, __ATOMIC_ACQUIRE);
 }
 
 uint32_t
@@ -854,6 +879,7 @@ lookup4_chunk(const struct wg_allowedips *t, const uint32_t *addrs_be, uint32_t 
 	uint8_t miss[BULK_MAX];
 	const void *keys[BULK_MAX];
 	unsigned int i, m = 0;
+	uint32_t dflt;
 	uint64_t hits;
 
 	for (i = 0; i < n; i++)
@@ -868,9 +894,10 @@ lookup4_chunk(const struct wg_allowedips *t, const uint32_t *addrs_be, uint32_t 
 	if (m == 0)
 		return;
 	rte_lpm_lookup_bulk(t->lpm4, ips, res, m);
+	dflt = __atomic_load_n(&t->default4, __ATOMIC_ACQUIRE);
 	for (i = 0; i < m; i++)
 		peer_ids[miss[i]] = (res[i] & RTE_LPM_LOOKUP_SUCCESS) != 0 ?
-			res[i] & 0x00ffffff : WG_ALLOWEDIPS_NO_PEER;
+			res[i] & 0x00ffffff : dflt;
 }
 
 void

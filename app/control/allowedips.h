@@ -9,7 +9,7 @@
  * structures lock-free between two quiescent-state reports on the RCU
  * variable given at creation:
  *   IPv4 /32 and IPv6 /128   exact-match rte_hash (lock-free, RCU), looked up first;
- *   IPv4 /0../31             rte_lpm with RCU (deferred queue);
+ *   IPv4 /1../31             rte_lpm with RCU (deferred queue); /0 is one atomic slot;
  *   IPv6 /0../127            our own multibit trie with RCU (see allowedips.c).
  * A lookup answers a peer that owned a covering prefix at some moment during
  * the lookup, or WG_ALLOWEDIPS_NO_PEER.
@@ -30,7 +30,7 @@ struct wg_allowedips_params {
 	const char *name;		/* at most 12 characters, unique among EAL objects */
 	struct rte_rcu_qsbr *rcu;	/* the workers' RCU variable */
 	int socket_id;
-	uint32_t v4_rules;		/* IPv4 prefixes /0../31 (default 1 << 20) */
+	uint32_t v4_rules;		/* IPv4 prefixes /1../31 (default 1 << 20) */
 	uint32_t v4_tbl8s;		/* rte_lpm tbl8 groups, 1 KiB each (default 1 << 16) */
 	uint32_t v4_hosts;		/* IPv4 /32 (default 1 << 20) */
 	uint32_t v6_groups;		/* IPv6 trie groups, 1 KiB each (default 1 << 16) */
