@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # globals are for the tests that source this
 #
 # Integration-test library: network namespaces, veth pairs, wireguard-go peers,
 # ping / iperf3 helpers and a cleanup registry. Source it from a bash test:

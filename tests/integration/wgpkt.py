@@ -495,7 +495,7 @@ def _msg_from_args(o):
 def cmd_build(o):
     o.variant = "ok" if not o.size else "oversize"
     o.raw_msg = None
-    o.inner_ping = o.inner_ping
+    o.dst = None
     print(_msg_from_args(o).hex())
     return 0
 
