@@ -327,13 +327,44 @@ run(struct wg_dp *dp)
 	wg_telemetry_detach();
 }
 
+struct wg_dp *
+wg_dp_create(const struct wg_conf *conf)
+{
+	struct wg_dp *dp = rte_zmalloc("wg_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
+
+	if (dp == NULL) {
+		fprintf(stderr, "wg-dpdk: out of memory\n");
+		return NULL;
+	}
+	if (setup(dp, conf, dp->configured) != 0) {
+		wg_dp_destroy(dp);
+		return NULL;
+	}
+	return dp;
+}
+
+int
+wg_dp_destroy(struct wg_dp *dp)
+{
+	int rc = WG_DATAPLANE_OK;
+	unsigned int role;
+
+	wg_control_drain(dp);
+	for (role = 0; role < WG_NB_PORTS; role++)
+		if (dp->configured[role])
+			wg_port_close(&dp->port[role]);
+	/* The dataplane holds no keys yet: the configuration's are wiped by wg_config_free(). */
+	if (dp->pool != NULL)
+		rc = check_pool(dp);
+	teardown(dp);
+	return rc;
+}
+
 int
 wg_dataplane_run(const struct wg_conf *conf, int eal_argc, char **eal_argv)
 {
-	bool configured[WG_NB_PORTS] = { false, false };
 	int rc = WG_DATAPLANE_RUNTIME_ERROR;
 	struct wg_dp *dp;
-	unsigned int role;
 
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "wg-dpdk: EAL initialisation failed: %s\n",
@@ -344,24 +375,11 @@ wg_dataplane_run(const struct wg_conf *conf, int eal_argc, char **eal_argv)
 	install_signals();
 	wg_stats_reset();
 	wg_telemetry_register();
-	dp = rte_zmalloc("wg_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
-	if (dp == NULL) {
-		fprintf(stderr, "wg-dpdk: out of memory\n");
-		goto out_eal;
-	}
-	if (setup(dp, conf, configured) == 0) {
+	dp = wg_dp_create(conf);
+	if (dp != NULL) {
 		run(dp);
-		rc = WG_DATAPLANE_OK;
+		rc = wg_dp_destroy(dp);
 	}
-	wg_control_drain(dp);
-	for (role = 0; role < WG_NB_PORTS; role++)
-		if (configured[role])
-			wg_port_close(&dp->port[role]);
-	/* The dataplane holds no keys yet: the configuration's are wiped by wg_config_free(). */
-	if (rc == WG_DATAPLANE_OK)
-		rc = check_pool(dp);
-	teardown(dp);
-out_eal:
 	rte_eal_cleanup();
 	return rc;
 }

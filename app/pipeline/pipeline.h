@@ -151,6 +151,7 @@ struct wg_dp {
 	struct wg_neigh_hold *hold;
 	unsigned int next_tx_worker;
 	uint64_t tsc_hz;
+	bool configured[WG_NB_PORTS];	/* to close at the end */
 };
 
 /* Set by SIGINT / SIGTERM. */
@@ -270,6 +271,12 @@ bool wg_port_ip6_our_multicast(const struct wg_port *p, const uint8_t *a);
 /* Our source address for a packet to dst (same prefix, else link-local). */
 const uint8_t *wg_port_ip6_source(const struct wg_port *p, const uint8_t *dst);
 
+/* dataplane.c: everything but EAL and the lcores (tests drive a worker by hand). */
+struct wg_conf;
+struct wg_dp *wg_dp_create(const struct wg_conf *conf);
+/* Drain, close the ports, free; 0, or 3 when mbufs are missing from the pool. */
+int wg_dp_destroy(struct wg_dp *dp);
+
 /* port.c */
 struct wg_conf_port;
 int wg_port_init(struct wg_port *p, uint8_t role, const struct wg_conf_port *cp);
@@ -279,6 +286,9 @@ void wg_port_close(struct wg_port *p);
 
 /* worker.c */
 int wg_worker_main(void *arg);
+/* One received frame on port role, ended like every other (for tests). */
+void wg_worker_input(struct wg_worker *w, uint8_t role, struct rte_mbuf *m);
+void wg_worker_flush(struct wg_worker *w);
 bool wg_worker_post(struct wg_worker *w, const struct wg_event *ev);
 
 /* arp_nd.c: worker side; each ends the mbuf (TX, event, or counted drop). */

@@ -329,6 +329,12 @@ eth_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m)
 	}
 }
 
+void
+wg_worker_input(struct wg_worker *w, uint8_t role, struct rte_mbuf *m)
+{
+	eth_input(w, &w->dp->port[role], m);
+}
+
 static unsigned int
 rx_port(struct wg_worker *w, uint8_t role)
 {
@@ -375,6 +381,12 @@ flush_tx(struct wg_worker *w)
 			wg_stats_count(w->stats, role == WG_WAN ? WG_CNT_tx_wan : WG_CNT_tx_lan,
 				sent);
 	}
+}
+
+void
+wg_worker_flush(struct wg_worker *w)
+{
+	flush_tx(w);
 }
 
 bool
