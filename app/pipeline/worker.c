@@ -175,7 +175,8 @@ lan_forward6(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 		return;
 	}
 	if (sizeof(*ip) + l3->l4_len > w->dp->mtu) {
-		wg_icmp6_error(w, p, m, l3, WG_ICMP6_PACKET_TOO_BIG, 0, w->dp->mtu, WG_DROP_too_big);
+		wg_icmp6_error(w, p, m, l3, WG_ICMP6_PACKET_TOO_BIG, 0, w->dp->mtu,
+			WG_DROP_too_big);
 		return;
 	}
 	ip->hop_limits--;

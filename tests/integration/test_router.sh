@@ -82,7 +82,7 @@ ip -n "$NS_LAN" link set "lh$ID" up
 # Inner traffic from the LAN host to the tunnels goes through wg-dpdk.
 ip -n "$NS_LAN" route add 10.192.0.0/16 via 10.0.0.1
 ip -n "$NS_LAN" route add fd01::/64 via fd00::1
-WAN_MAC=$(cat "/sys/class/net/wd$ID/address" 2>/dev/null || in_wg cat "/sys/class/net/wd$ID/address")
+WAN_MAC=$(in_wg cat "/sys/class/net/wd$ID/address")
 LAN_MAC=$(in_wg cat "/sys/class/net/ld$ID/address")
 WH_MAC=$(in_wan cat "/sys/class/net/wh$ID/address")
 LH_MAC=$(in_lan cat "/sys/class/net/lh$ID/address")
@@ -127,7 +127,6 @@ telemetry() {
 		"$PY" -c '
 import json, sys
 text = sys.stdin.read()
-start = text.find("{", text.find("\n{") if "\n{" in text else 0)
 # dpdk-telemetry.py prints the connection banner, then one JSON object per command.
 objs = []
 dec = json.JSONDecoder()
@@ -145,9 +144,6 @@ while True:
 	i = end
 print(json.dumps(objs[-1]))'
 }
-stat() {
-	telemetry /wg/stats | "$PY" -c "import json,sys; print(json.load(sys.stdin)['/wg/stats']['$1'])"
-}
 
 # ---- start ----
 ip netns exec "$NS_WG" "$WG_DPDK" --conf "$TMP/wg.yaml" >"$TMP/log" 2>&1 &
@@ -159,7 +155,11 @@ for _ in $(seq 100); do
 	sleep 0.2
 done
 telemetry /wg/ports >"$TMP/ports"
-grep -qi "$WAN_MAC" "$TMP/ports" || { cat "$TMP/log" "$TMP/ports"; echo "FAIL: no telemetry"; exit 1; }
+if ! grep -qi "$WAN_MAC" "$TMP/ports"; then
+	cat "$TMP/log" "$TMP/ports"
+	echo "FAIL: no telemetry"
+	exit 1
+fi
 
 # ---- router duties ----
 # Forget what the announcements taught the hosts, so that they resolve us now.
@@ -183,8 +183,8 @@ check "frag needed (IPv4)" sh -c "ip netns exec $NS_LAN ping -c 1 -W 2 -M do -s 
 	grep -q 'mtu = 1420'"
 check "hop limit exceeded (IPv6)" sh -c "ip netns exec $NS_LAN ping -6 -c 1 -W 2 -t 1 fd01::5 | \
 	grep -q 'Time exceeded'"
-check "packet too big (IPv6)" sh -c "ip netns exec $NS_LAN ping -6 -c 1 -W 2 -M do -s 1400 fd01::5 | \
-	grep -q 'mtu=1420'"
+check "packet too big (IPv6)" sh -c "ip netns exec $NS_LAN \
+	ping -6 -c 1 -W 2 -M do -s 1400 fd01::5 | grep -q 'mtu=1420'"
 in_lan ping -c 1 -W 1 10.192.0.5 >/dev/null 2>&1 || true
 
 # Hostile and handshake packets from the WAN host.

@@ -225,7 +225,8 @@ test_aging(void **state)
 		{ 34 * SEC, 0, 1, WG_NEIGH_FAILED, WG_NEIGH_FREE },
 	};
 	static const struct tick_step unused_expires[] = {
-		{ 30 * SEC, 1, 0, 0, WG_NEIGH_STALE },	/* use while REACHABLE does not count */
+		/* A use while REACHABLE does not count. */
+		{ 30 * SEC, 1, 0, 0, WG_NEIGH_STALE },
 		{ 31 * SEC, 0, 0, 0, WG_NEIGH_STALE },
 		{ 59 * SEC, 0, 0, 0, WG_NEIGH_STALE },
 		{ 60 * SEC, 0, 1, WG_NEIGH_EXPIRED, WG_NEIGH_FREE },

@@ -241,7 +241,13 @@ static size_t b_udp_short(uint8_t *b)
 	memset(p, 0, 6);
 	return 14 + 20 + 6;
 }
-static size_t b_udp_port(uint8_t *b) { size_t n = wg_udp(b, 1, 148); b[14 + 20 + 3] ^= 1; return n; }
+static size_t b_udp_port(uint8_t *b)
+{
+	size_t n = wg_udp(b, 1, 148);
+
+	b[14 + 20 + 3] ^= 1;
+	return n;
+}
 static size_t b_init(uint8_t *b) { return wg_udp(b, MESSAGE_HANDSHAKE_INITIATION, 148); }
 static size_t b_init_long(uint8_t *b) { return wg_udp(b, MESSAGE_HANDSHAKE_INITIATION, 149); }
 static size_t b_resp(uint8_t *b) { return wg_udp(b, MESSAGE_HANDSHAKE_RESPONSE, 92); }
@@ -360,7 +366,10 @@ static size_t b_ip6_frag(uint8_t *b)
 	return 70;
 }
 static size_t b_lan6_hop1(uint8_t *b) { return icmp6_msg(b, WG_LAN, lan_peer6, far6, 1, 128, 16); }
-static size_t b_lan6_big(uint8_t *b) { return icmp6_msg(b, WG_LAN, lan_peer6, far6, 64, 128, 1400); }
+static size_t b_lan6_big(uint8_t *b)
+{
+	return icmp6_msg(b, WG_LAN, lan_peer6, far6, 64, 128, 1400);
+}
 static size_t b_lan6_fwd(uint8_t *b) { return icmp6_msg(b, WG_LAN, lan_peer6, far6, 64, 128, 16); }
 static size_t b_lan6_ll(uint8_t *b)
 {
