@@ -3,6 +3,7 @@
 # Benchmarks. Usage: scripts/bench.sh [SUBCOMMAND [ARGS...]]
 #   aead [--all]   batch AEAD cycles per packet (tests/bench/bench_aead.c)
 #   wggo [-t S] [-s SIZES] [-b BW]  wireguard-go cycles per packet (tests/bench/bench_wggo.sh; root)
+#   lookup         allowed-IPs lookups/s, 1 and 1,048,576 peers (tests/bench/bench_lookup.c)
 #   (none)         every subcommand in turn
 # Environment: BUILD_DIR (default build-bench) is configured if missing and built.
 # To add a benchmark: write a bench_NAME function and add NAME to SUBCOMMANDS.
@@ -14,10 +15,10 @@ case $BUILD_DIR in
 /*) BUILD=$BUILD_DIR ;;
 *) BUILD=$ROOT/$BUILD_DIR ;;
 esac
-SUBCOMMANDS="aead wggo"
+SUBCOMMANDS="aead wggo lookup"
 
 usage() {
-	sed -n '3,8p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 build() {
@@ -30,6 +31,11 @@ build() {
 bench_aead() {
 	build tests/bench/bench_aead
 	"$BUILD/tests/bench/bench_aead" "$@"
+}
+
+bench_lookup() {
+	build tests/bench/bench_lookup
+	"$BUILD/tests/bench/bench_lookup" "$@"
 }
 
 bench_wggo() {
