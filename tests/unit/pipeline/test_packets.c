@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <cmocka.h>
@@ -665,13 +667,39 @@ test_no_leak(void **state)
 	dp = NULL;
 }
 
+/* EAL leaves its runtime directory (telemetry socket) behind: remove ours. */
+static void
+remove_runtime_dir(const char *dir)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 static int
 teardown(void **state)
 {
+	char dir[PATH_MAX];
+	int ret;
+
 	(void)state;
 	if (dp != NULL)
 		wg_dp_destroy(dp);
-	return rte_eal_cleanup();
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	ret = rte_eal_cleanup();
+	remove_runtime_dir(dir);
+	return ret;
 }
 
 int
