@@ -28,7 +28,6 @@
 #include "messages.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define quote(y, s) wg_config_yaml_quote((y), (s))
 
 enum {
 	ARENA_CHUNK = 64 * 1024,
@@ -39,6 +38,19 @@ enum {
 };
 
 static const char INVALID_KEY[] = "invalid key (expected the base64 of 32 bytes)";
+
+/* s for a message, unless it looks like a key: one pasted in the wrong place may be secret. */
+static const char *
+quote(struct wg_yaml *y, const char *s)
+{
+	uint8_t key[32];
+
+	if (wg_config_value_key(s, strlen(s), key)) {
+		wg_memzero(key, sizeof(key));
+		return "(a key, not shown)";
+	}
+	return wg_config_yaml_quote(y, s);
+}
 
 struct chunk {
 	struct chunk *next;
@@ -61,7 +73,7 @@ struct loader {
 	struct wg_yaml *y;		/* the file being read */
 	unsigned int flags;
 	uint16_t file;			/* its index in conf->files */
-	char dir[PATH_MAX];		/* its directory, for relative paths */
+	char dir[PATH_MAX];		/* its directory for relative paths; "": the cwd */
 	size_t cap_peers, cap_prefixes, cap_owner, cap_neighbors, cap_files, cap_eal;
 	size_t cap_addresses, cap_includes;
 	struct wg_config_set keys, prefixes, neighbors, addresses;
@@ -222,7 +234,7 @@ set_dir(struct loader *l, const char *file)
 	size_t n;
 
 	if (slash == NULL) {
-		strcpy(l->dir, ".");
+		l->dir[0] = '\0';
 		return 0;
 	}
 	n = slash == file ? 1 : (size_t)(slash - file);
@@ -239,7 +251,7 @@ resolve(const struct loader *l, const char *name, char out[PATH_MAX])
 {
 	int n;
 
-	if (name[0] == '/')
+	if (name[0] == '/' || l->dir[0] == '\0')
 		n = snprintf(out, PATH_MAX, "%s", name);
 	else
 		n = snprintf(out, PATH_MAX, "%s/%s", l->dir, name);
@@ -603,8 +615,13 @@ read_port(struct wg_yaml *y, struct loader *l, struct wg_conf_port *port,
 	wg_config_set_free(&l->addresses);
 	if (wg_config_yaml_mapping(y, fields, n, l, NULL) < 0)
 		return -1;
-	if (port == &l->conf->wan && port->n_addresses == 0)
-		return wg_config_yaml_error(y, &l->address_mark, "at least one address is required");
+	if (port == &l->conf->wan && port->n_addresses == 0) {
+		size_t saved = wg_config_yaml_push_key(y, "address");
+
+		wg_config_yaml_error(y, &l->address_mark, "at least one address is required");
+		wg_config_yaml_pop(y, saved);
+		return -1;
+	}
 	return 0;
 }
 
