@@ -4,6 +4,7 @@
 #   aead [--all]   batch AEAD cycles per packet (tests/bench/bench_aead.c)
 #   wggo [-t S] [-s SIZES] [-b BW]  wireguard-go cycles per packet (tests/bench/bench_wggo.sh; root)
 #   lookup         allowed-IPs lookups/s, 1 and 1,048,576 peers (tests/bench/bench_lookup.c)
+#   load [N...]    parse + tables of generated configs (default 100000 1048576), time, max RSS
 #   (none)         every subcommand in turn
 # Environment: BUILD_DIR (default build-bench) is configured if missing and built.
 # To add a benchmark: write a bench_NAME function and add NAME to SUBCOMMANDS.
@@ -15,10 +16,10 @@ case $BUILD_DIR in
 /*) BUILD=$BUILD_DIR ;;
 *) BUILD=$ROOT/$BUILD_DIR ;;
 esac
-SUBCOMMANDS="aead wggo lookup"
+SUBCOMMANDS="aead wggo lookup load"
 
 usage() {
-	sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 build() {
@@ -36,6 +37,14 @@ bench_aead() {
 bench_lookup() {
 	build tests/bench/bench_lookup
 	"$BUILD/tests/bench/bench_lookup" "$@"
+}
+
+bench_load() {
+	build tests/bench/bench_load
+	[ $# -gt 0 ] || set -- 100000 1048576
+	for n in "$@"; do
+		"$BUILD/tests/bench/bench_load" "$n"
+	done
 }
 
 bench_wggo() {
