@@ -44,6 +44,8 @@ int
 wg_config_yaml_open_fd(struct wg_yaml *y, const char *file, int fd, FILE *err)
 {
 	y->fd = fd;
+	y->buf = NULL;
+	y->len = 0;
 	if (open_common(y, file, err) < 0)
 		return -1;
 	yaml_parser_set_input(&y->parser, read_fd, y);
@@ -55,6 +57,8 @@ wg_config_yaml_open_buffer(struct wg_yaml *y, const char *file, const void *buf,
 	FILE *err)
 {
 	y->fd = -1;
+	y->buf = buf;
+	y->len = len;
 	if (open_common(y, file, err) < 0)
 		return -1;
 	yaml_parser_set_input_string(&y->parser, buf, len);
@@ -118,6 +122,46 @@ wg_config_yaml_warn(struct wg_yaml *y, const yaml_mark_t *mark, const char *fmt,
 	va_end(ap);
 }
 
+static void
+count_lines(yaml_mark_t *m, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			m->line++;
+			m->column = 0;
+		} else {
+			m->column++;
+		}
+	}
+}
+
+/* The position of a byte offset of the input (reader errors carry only an offset). */
+static yaml_mark_t
+offset_mark(const struct wg_yaml *y, size_t offset)
+{
+	yaml_mark_t m = { .index = offset };
+	unsigned char chunk[4096];
+	size_t done = 0;
+	ssize_t n;
+
+	if (y->buf != NULL) {
+		count_lines(&m, y->buf, offset < y->len ? offset : y->len);
+		return m;
+	}
+	while (y->fd >= 0 && done < offset) {
+		n = pread(y->fd, chunk, offset - done < sizeof(chunk) ? offset - done : sizeof(chunk),
+			(off_t)done);
+		if (n <= 0)
+			break;
+		count_lines(&m, chunk, (size_t)n);
+		done += (size_t)n;
+	}
+	wg_memzero(chunk, sizeof(chunk));
+	return m;
+}
+
 static int
 syntax_error(struct wg_yaml *y)
 {
@@ -128,9 +172,11 @@ syntax_error(struct wg_yaml *y)
 	switch (p->error) {
 	case YAML_MEMORY_ERROR:
 		return wg_config_yaml_error(y, &p->mark, "out of memory");
-	case YAML_READER_ERROR:
-		/* Reader errors carry only a byte offset; the scanner's mark is the nearest position. */
-		return wg_config_yaml_error(y, &p->mark, "invalid input: %s", problem);
+	case YAML_READER_ERROR: {
+		yaml_mark_t at = offset_mark(y, p->problem_offset);
+
+		return wg_config_yaml_error(y, &at, "invalid input: %s", problem);
+	}
 	default:
 		break;
 	}

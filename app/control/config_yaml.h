@@ -25,6 +25,8 @@ struct wg_yaml {
 	bool have_ev;
 	bool parser_ready;
 	int fd;				/* file input, or -1 */
+	const unsigned char *buf;	/* memory input, or NULL */
+	size_t len;
 	const char *file;		/* name used in messages */
 	FILE *err;			/* NULL: print nothing */
 	size_t path_len;

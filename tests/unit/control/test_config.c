@@ -344,6 +344,8 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD "include: [keys]\n", "c.yaml:9:11: include[0]: cannot read 'keys': Is a directory" },
 	{ HEAD PEER1 "    name: \"\"\n",
 	  "c.yaml:10:11: peers[0].name: a name is 1 to 64 printable characters" },
+	{ "version: 1\ninterface:\n  name: w\xff\n",
+	  "c.yaml:3:10: (root): invalid input: invalid leading UTF-8 octet" },
 };
 
 static void
