@@ -16,7 +16,8 @@ cc=${CC:-clang}
 
 case $target in
 config)
-	srcs=(tests/fuzz/fuzz_config.c app/control/config.c app/control/config_set.c
+	srcs=(tests/fuzz/fuzz_config.c app/control/config.c app/control/config_peers.c
+		app/control/config_ports.c app/control/config_set.c
 		app/control/config_value.c app/control/config_yaml.c
 		app/crypto/ct.c app/crypto/x25519.c)
 	pkgs=(yaml-0.1 libsodium)

@@ -19,7 +19,8 @@ wg_cli_usage(FILE *f)
 		"\n"
 		"  --conf FILE        the configuration (YAML, see docs/config.md)\n"
 		"  --check            validate the configuration, print a summary and exit\n"
-		"  --log-level LEVEL  emerg, alert, crit, err, warning, notice, info, debug or 1..8\n"
+		"  --log-level LEVEL  emerg, alert, crit, err, warning, notice, info, debug\n"
+		"                     or 1..8\n"
 		"\n"
 		"Without \"--\", the EAL options come from dpdk.eal-args in FILE.\n"
 		"Exit status: 0 success, 1 configuration error, 2 usage error, 3 runtime error.\n");

@@ -25,7 +25,7 @@ struct wg_cli {
 	bool check;		/* --check */
 	bool help;		/* --help or -h: print usage, nothing else parsed */
 	bool version;		/* --version */
-	int log_level;		/* --log-level: 0 unset, else 1 (emergency) .. 8 (debug), as RTE_LOG_* */
+	int log_level;		/* 0 unset, else 1 (emerg) .. 8 (debug), as RTE_LOG_* */
 	bool eal_from_cli;	/* "--" given: the EAL options are eal_argv[1..] */
 	int eal_argc;		/* with "--": argv[0] and the options before "--" */
 	char **eal_argv;	/* points into the caller's argv */

@@ -20,28 +20,22 @@
 #include <unistd.h>
 
 #include "control/config.h"
-#include "control/config_set.h"
+#include "control/config_loader.h"
 #include "control/config_value.h"
-#include "control/config_yaml.h"
 #include "crypto/ct.h"
 #include "crypto/x25519.h"
 #include "messages.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
 enum {
 	ARENA_CHUNK = 64 * 1024,
-	PEER_NAME_MAX = 64,
-	DEVICE_NAME_MAX = 127,
 	KEY_FILE_MAX = 128,
 	MAX_FILES = UINT16_MAX,
 };
 
 static const char INVALID_KEY[] = "invalid key (expected the base64 of 32 bytes)";
 
-/* s for a message, unless it looks like a key: one pasted in the wrong place may be secret. */
-static const char *
-quote(struct wg_yaml *y, const char *s)
+const char *
+wg_config_quote(struct wg_yaml *y, const char *s)
 {
 	uint8_t key[32];
 
@@ -63,36 +57,12 @@ struct wg_conf_mem {
 	struct chunk *head;
 };
 
-struct include {
-	const char *pattern;
-	yaml_mark_t mark;
-};
 
-struct loader {
-	struct wg_conf *conf;
-	struct wg_yaml *y;		/* the file being read */
-	unsigned int flags;
-	uint16_t file;			/* its index in conf->files */
-	char dir[PATH_MAX];		/* its directory for relative paths; "": the cwd */
-	size_t cap_peers, cap_prefixes, cap_owner, cap_neighbors, cap_files, cap_eal;
-	size_t cap_addresses, cap_includes;
-	struct wg_config_set keys, prefixes, neighbors, addresses;
-	uint32_t *owner;		/* prefix index -> peer index */
-	uint32_t peer;			/* the peer being read */
-	uint32_t neighbor;		/* the neighbor being read */
-	struct wg_conf_port *port;	/* the port being read */
-	bool have_private_key;
-	yaml_mark_t address_mark;
-	yaml_mark_t lan_device_mark;
-	size_t own_peer;		/* SIZE_MAX: none */
-	size_t n_includes;
-	struct include *includes;
-};
 
 /* Memory */
 
-static char *
-arena_dup(struct wg_conf *c, const char *s)
+char *
+wg_config_strdup(struct wg_conf *c, const char *s)
 {
 	size_t len = strlen(s) + 1;
 	struct chunk *k = c->mem->head;
@@ -116,8 +86,8 @@ arena_dup(struct wg_conf *c, const char *s)
 }
 
 /* Make room for need elements of size bytes in *p (capacity *cap). */
-static int
-grow(void *p, size_t *cap, size_t need, size_t size)
+int
+wg_config_grow(void *p, size_t *cap, size_t need, size_t size)
 {
 	void **array = p, *q;
 	size_t n = *cap > 0 ? *cap : 16;
@@ -134,101 +104,16 @@ grow(void *p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-static int
-oom(struct wg_yaml *y)
+int
+wg_config_oom(struct wg_yaml *y)
 {
 	return wg_config_yaml_fail(y, "out of memory");
-}
-
-/* Hash sets: public keys in peers[], prefixes in prefixes[], addresses ignoring their length. */
-
-/* Hash 16 bytes at b and extra. */
-static uint64_t
-hash_bytes(const uint8_t *b, uint64_t extra)
-{
-	uint64_t a, c;
-
-	memcpy(&a, b, 8);
-	memcpy(&c, b + 8, 8);
-	return wg_config_set_mix(a ^ wg_config_set_mix(c ^ extra));
-}
-
-static uint64_t
-hash_key(const void *base, uint32_t i)
-{
-	const struct wg_conf_peer *p = base;
-
-	return hash_bytes(p[i].public_key, 0);
-}
-
-static bool
-equal_key(const void *base, uint32_t a, uint32_t b)
-{
-	const struct wg_conf_peer *p = base;
-
-	return wg_ct_equal(p[a].public_key, p[b].public_key, sizeof(p[a].public_key));
-}
-
-static uint64_t
-hash_prefix(const void *base, uint32_t i)
-{
-	const struct wg_prefix *p = (const struct wg_prefix *)base + i;
-
-	return hash_bytes(p->addr, (uint64_t)p->family << 8 | p->len);
-}
-
-static bool
-equal_prefix(const void *base, uint32_t a, uint32_t b)
-{
-	const struct wg_prefix *p = base;
-
-	return memcmp(&p[a], &p[b], sizeof(p[a])) == 0;
-}
-
-static uint64_t
-hash_ip(const struct wg_prefix *p)
-{
-	return hash_bytes(p->addr, p->family);
-}
-
-static bool
-equal_ip(const struct wg_prefix *a, const struct wg_prefix *b)
-{
-	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
-}
-
-static uint64_t
-hash_address(const void *base, uint32_t i)
-{
-	return hash_ip((const struct wg_prefix *)base + i);
-}
-
-static bool
-equal_address(const void *base, uint32_t a, uint32_t b)
-{
-	const struct wg_prefix *p = base;
-
-	return equal_ip(&p[a], &p[b]);
-}
-
-static uint64_t
-hash_neighbor(const void *base, uint32_t i)
-{
-	return hash_ip(&((const struct wg_conf_neighbor *)base)[i].ip);
-}
-
-static bool
-equal_neighbor(const void *base, uint32_t a, uint32_t b)
-{
-	const struct wg_conf_neighbor *n = base;
-
-	return equal_ip(&n[a].ip, &n[b].ip);
 }
 
 /* Files and paths */
 
 static int
-set_dir(struct loader *l, const char *file)
+set_dir(struct wg_config_loader *l, const char *file)
 {
 	const char *slash = strrchr(file, '/');
 	size_t n;
@@ -247,7 +132,7 @@ set_dir(struct loader *l, const char *file)
 
 /* A path as written in the file, relative to the file's directory. */
 static int
-resolve(const struct loader *l, const char *name, char out[PATH_MAX])
+resolve(const struct wg_config_loader *l, const char *name, char out[PATH_MAX])
 {
 	int n;
 
@@ -278,15 +163,15 @@ open_regular(const char *path)
 }
 
 static int
-add_file(struct loader *l, const char *name)
+add_file(struct wg_config_loader *l, const char *name)
 {
 	struct wg_conf *c = l->conf;
 	const char *copy;
 
-	if (c->n_files >= MAX_FILES || grow(&c->files, &l->cap_files, c->n_files + 1,
+	if (c->n_files >= MAX_FILES || wg_config_grow(&c->files, &l->cap_files, c->n_files + 1,
 			sizeof(*c->files)) < 0)
 		return -1;
-	copy = arena_dup(c, name);
+	copy = wg_config_strdup(c, name);
 	if (copy == NULL)
 		return -1;
 	c->files[c->n_files] = copy;
@@ -313,7 +198,7 @@ read_all(int fd, char *buf, size_t size)
 }
 
 static int
-key_from_file(struct loader *l, struct wg_yaml *y, const char *name, uint8_t out[32])
+key_from_file(struct wg_config_loader *l, struct wg_yaml *y, const char *name, uint8_t out[32])
 {
 	char path[PATH_MAX], buf[KEY_FILE_MAX + 1];
 	size_t len;
@@ -325,14 +210,15 @@ key_from_file(struct loader *l, struct wg_yaml *y, const char *name, uint8_t out
 		return wg_config_yaml_fail(y, "path is too long");
 	fd = open_regular(path);
 	if (fd < 0)
-		return wg_config_yaml_fail(y, "cannot read '%s': %s", quote(y, name), strerror(errno));
+		return wg_config_yaml_fail(y, "cannot read '%s': %s", wg_config_quote(y, name),
+			strerror(errno));
 	len = read_all(fd, buf, sizeof(buf));
 	close(fd);
 	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
 		len--;
 	if (len > KEY_FILE_MAX || !wg_config_value_key(buf, len, out)) {
 		wg_config_yaml_fail(y, "'%s' does not hold one base64 key of 32 bytes",
-			quote(y, name));
+			wg_config_quote(y, name));
 		goto out;
 	}
 	rc = 0;
@@ -342,8 +228,8 @@ out:
 }
 
 /* Read a key from the current scalar (the key itself, or a file name); wipe the scalar. */
-static int
-read_key(struct loader *l, struct wg_yaml *y, bool file, uint8_t out[32])
+int
+wg_config_read_key(struct wg_config_loader *l, struct wg_yaml *y, bool file, uint8_t out[32])
 {
 	const char *s = wg_config_yaml_scalar(y);
 	int rc;
@@ -358,15 +244,16 @@ read_key(struct loader *l, struct wg_yaml *y, bool file, uint8_t out[32])
 	return rc;
 }
 
-static int
-read_uint(struct wg_yaml *y, uint32_t lo, uint32_t hi, uint32_t *out, const char *what)
+int
+wg_config_read_uint(struct wg_yaml *y, uint32_t lo, uint32_t hi, uint32_t *out, const char *what)
 {
 	const char *s = wg_config_yaml_scalar(y);
 
 	if (s == NULL)
 		return -1;
 	if (!wg_config_value_uint(s, lo, hi, out))
-		return wg_config_yaml_fail(y, "'%s' is %s (%u..%u)", quote(y, s), what, lo, hi);
+		return wg_config_yaml_fail(y, "'%s' is %s (%u..%u)", wg_config_quote(y, s), what,
+			lo, hi);
 	return 0;
 }
 
@@ -375,13 +262,14 @@ read_uint(struct wg_yaml *y, uint32_t lo, uint32_t hi, uint32_t *out, const char
 static int
 top_version(struct wg_yaml *y, void *ctx)
 {
-	struct loader *l = ctx;
+	struct wg_config_loader *l = ctx;
 	const char *s = wg_config_yaml_scalar(y);
 
 	if (s == NULL)
 		return -1;
 	if (strcmp(s, "1") != 0)
-		return wg_config_yaml_fail(y, "unsupported version '%s' (expected 1)", quote(y, s));
+		return wg_config_yaml_fail(y, "unsupported version '%s' (expected 1)",
+			wg_config_quote(y, s));
 	l->conf->version = 1;
 	return 0;
 }
@@ -391,7 +279,7 @@ top_version(struct wg_yaml *y, void *ctx)
 static int
 iface_name(struct wg_yaml *y, void *ctx)
 {
-	struct loader *l = ctx;
+	struct wg_config_loader *l = ctx;
 	const char *s = wg_config_yaml_scalar(y);
 
 	if (s == NULL)
@@ -404,12 +292,12 @@ iface_name(struct wg_yaml *y, void *ctx)
 }
 
 static int
-private_key(struct wg_yaml *y, struct loader *l, bool file)
+private_key(struct wg_yaml *y, struct wg_config_loader *l, bool file)
 {
 	if (l->have_private_key)
 		return wg_config_yaml_fail(y,
 			"only one of private-key and private-key-file may be given");
-	if (read_key(l, y, file, l->conf->private_key) < 0)
+	if (wg_config_read_key(l, y, file, l->conf->private_key) < 0)
 		return -1;
 	if (!wg_x25519_public(l->conf->public_key, l->conf->private_key))
 		return wg_config_yaml_fail(y, "invalid key (all zero)");
@@ -432,10 +320,10 @@ iface_private_key_file(struct wg_yaml *y, void *ctx)
 static int
 iface_listen_port(struct wg_yaml *y, void *ctx)
 {
-	struct loader *l = ctx;
+	struct wg_config_loader *l = ctx;
 	uint32_t v;
 
-	if (read_uint(y, 1, 65535, &v, "not a port number") < 0)
+	if (wg_config_read_uint(y, 1, 65535, &v, "not a port number") < 0)
 		return -1;
 	l->conf->listen_port = (uint16_t)v;
 	return 0;
@@ -444,10 +332,10 @@ iface_listen_port(struct wg_yaml *y, void *ctx)
 static int
 iface_mtu(struct wg_yaml *y, void *ctx)
 {
-	struct loader *l = ctx;
+	struct wg_config_loader *l = ctx;
 	uint32_t v;
 
-	if (read_uint(y, WG_CONF_MTU_MIN, WG_CONF_MTU_MAX, &v, "out of range") < 0)
+	if (wg_config_read_uint(y, WG_CONF_MTU_MIN, WG_CONF_MTU_MAX, &v, "out of range") < 0)
 		return -1;
 	l->conf->mtu = (uint16_t)v;
 	return 0;
@@ -464,7 +352,7 @@ static const struct wg_yaml_field interface_fields[] = {
 static int
 top_interface(struct wg_yaml *y, void *ctx)
 {
-	struct loader *l = ctx;
+	struct wg_config_loader *l = ctx;
 	yaml_mark_t start = y->ev.start_mark;
 
 	if (wg_config_yaml_mapping(y, interface_fields, ARRAY_SIZE(interface_fields), l, NULL) < 0)
@@ -480,18 +368,19 @@ top_interface(struct wg_yaml *y, void *ctx)
 static int
 eal_arg(struct wg_yaml *y, void *ctx, uint32_t index)
 {
-	struct loader *l = ctx;
+	struct wg_config_loader *l = ctx;
 	struct wg_conf *c = l->conf;
 	const char *s = wg_config_yaml_scalar(y);
 
 	(void)index;
 	if (s == NULL)
 		return -1;
-	if (grow(&c->eal_argv, &l->cap_eal, (size_t)c->eal_argc + 2, sizeof(*c->eal_argv)) < 0)
-		return oom(y);
-	c->eal_argv[c->eal_argc] = arena_dup(c, s);
+	if (wg_config_grow(&c->eal_argv, &l->cap_eal, (size_t)c->eal_argc + 2,
+			sizeof(*c->eal_argv)) < 0)
+		return wg_config_oom(y);
+	c->eal_argv[c->eal_argc] = wg_config_strdup(c, s);
 	if (c->eal_argv[c->eal_argc] == NULL)
-		return oom(y);
+		return wg_config_oom(y);
 	c->eal_argv[++c->eal_argc] = NULL;
 	return 0;
 }
@@ -512,426 +401,27 @@ top_dpdk(struct wg_yaml *y, void *ctx)
 	return wg_config_yaml_mapping(y, dpdk_fields, ARRAY_SIZE(dpdk_fields), ctx, NULL);
 }
 
-/* ports */
-
-static int
-port_device(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-	const char *s = wg_config_yaml_scalar(y);
-	size_t i, n;
-
-	if (s == NULL)
-		return -1;
-	n = strlen(s);
-	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] >= 0x7f)
-			break;
-	if (n == 0 || n > DEVICE_NAME_MAX || i < n)
-		return wg_config_yaml_fail(y, "'%s' is not a device name", quote(y, s));
-	if (l->port == &l->conf->lan)
-		l->lan_device_mark = y->ev.start_mark;
-	l->port->device = arena_dup(l->conf, s);
-	return l->port->device == NULL ? oom(y) : 0;
-}
-
-static int
-port_address_item(struct wg_yaml *y, void *ctx, uint32_t index)
-{
-	struct loader *l = ctx;
-	struct wg_conf_port *port = l->port;
-	const char *s = wg_config_yaml_scalar(y);
-	uint32_t dup;
-
-	(void)index;
-	if (s == NULL)
-		return -1;
-	if (grow(&port->addresses, &l->cap_addresses, port->n_addresses + 1,
-			sizeof(*port->addresses)) < 0)
-		return oom(y);
-	if (!wg_config_value_prefix(s, true, &port->addresses[port->n_addresses]))
-		return wg_config_yaml_fail(y, "'%s' is not an IPv4 or IPv6 prefix", quote(y, s));
-	dup = wg_config_set_insert(&l->addresses, port->addresses, port->n_addresses);
-	if (dup == WG_CONFIG_SET_NOMEM)
-		return oom(y);
-	if (dup != port->n_addresses)
-		return wg_config_yaml_fail(y, "'%s' is listed twice", quote(y, s));
-	port->n_addresses++;
-	return 0;
-}
-
-static int
-port_address(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-
-	l->address_mark = y->ev.start_mark;
-	return wg_config_yaml_sequence(y, port_address_item, ctx);
-}
-
-static int
-port_gateway_item(struct wg_yaml *y, void *ctx, uint32_t index)
-{
-	struct loader *l = ctx;
-	const char *s = wg_config_yaml_scalar(y);
-	struct wg_prefix ip, *slot;
-
-	(void)index;
-	if (s == NULL)
-		return -1;
-	if (!wg_config_value_ip(s, &ip))
-		return wg_config_yaml_fail(y, "'%s' is not an IPv4 or IPv6 address", quote(y, s));
-	slot = ip.family == AF_INET ? &l->port->gateway4 : &l->port->gateway6;
-	if (slot->family != 0)
-		return wg_config_yaml_fail(y, "at most one gateway per address family");
-	*slot = ip;
-	return 0;
-}
-
-static int
-port_gateway(struct wg_yaml *y, void *ctx)
-{
-	return wg_config_yaml_sequence(y, port_gateway_item, ctx);
-}
-
-static const struct wg_yaml_field wan_fields[] = {
-	{ "device", port_device, true },
-	{ "address", port_address, true },
-	{ "gateway", port_gateway, false },
-};
-
-static const struct wg_yaml_field lan_fields[] = {
-	{ "device", port_device, true },
-	{ "address", port_address, false },
-	{ "gateway", port_gateway, false },
-};
-
-static int
-read_port(struct wg_yaml *y, struct loader *l, struct wg_conf_port *port,
-	const struct wg_yaml_field *fields, size_t n)
-{
-	l->port = port;
-	l->cap_addresses = 0;
-	wg_config_set_free(&l->addresses);
-	if (wg_config_yaml_mapping(y, fields, n, l, NULL) < 0)
-		return -1;
-	if (port == &l->conf->wan && port->n_addresses == 0) {
-		size_t saved = wg_config_yaml_push_key(y, "address");
-
-		wg_config_yaml_error(y, &l->address_mark, "at least one address is required");
-		wg_config_yaml_pop(y, saved);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-ports_wan(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-
-	return read_port(y, l, &l->conf->wan, wan_fields, ARRAY_SIZE(wan_fields));
-}
-
-static int
-ports_lan(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-
-	return read_port(y, l, &l->conf->lan, lan_fields, ARRAY_SIZE(lan_fields));
-}
-
-static int
-neighbor_ip(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-	struct wg_conf_neighbor *n = &l->conf->neighbors[l->neighbor];
-	const char *s = wg_config_yaml_scalar(y);
-	uint32_t dup;
-
-	if (s == NULL)
-		return -1;
-	if (!wg_config_value_ip(s, &n->ip))
-		return wg_config_yaml_fail(y, "'%s' is not an IPv4 or IPv6 address", quote(y, s));
-	dup = wg_config_set_insert(&l->neighbors, l->conf->neighbors, l->neighbor);
-	if (dup == WG_CONFIG_SET_NOMEM)
-		return oom(y);
-	if (dup != l->neighbor)
-		return wg_config_yaml_fail(y, "'%s' is listed twice", quote(y, s));
-	return 0;
-}
-
-static int
-neighbor_mac(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-	const char *s = wg_config_yaml_scalar(y);
-
-	if (s == NULL)
-		return -1;
-	if (!wg_config_value_mac(s, l->conf->neighbors[l->neighbor].mac))
-		return wg_config_yaml_fail(y, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
-			quote(y, s));
-	return 0;
-}
-
-static const struct wg_yaml_field neighbor_fields[] = {
-	{ "ip", neighbor_ip, true },
-	{ "mac", neighbor_mac, true },
-};
-
-static int
-neighbor_item(struct wg_yaml *y, void *ctx, uint32_t index)
-{
-	struct loader *l = ctx;
-	struct wg_conf *c = l->conf;
-
-	if (grow(&c->neighbors, &l->cap_neighbors, c->n_neighbors + 1, sizeof(*c->neighbors)) < 0)
-		return oom(y);
-	memset(&c->neighbors[index], 0, sizeof(c->neighbors[index]));
-	l->neighbor = index;
-	c->n_neighbors = index + 1;
-	return wg_config_yaml_mapping(y, neighbor_fields, ARRAY_SIZE(neighbor_fields), l, NULL);
-}
-
-static int
-ports_neighbors(struct wg_yaml *y, void *ctx)
-{
-	return wg_config_yaml_sequence(y, neighbor_item, ctx);
-}
-
-static const struct wg_yaml_field ports_fields[] = {
-	{ "wan", ports_wan, true },
-	{ "lan", ports_lan, true },
-	{ "neighbors", ports_neighbors, false },
-};
-
-static int
-top_ports(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-	size_t saved;
-
-	if (wg_config_yaml_mapping(y, ports_fields, ARRAY_SIZE(ports_fields), l, NULL) < 0)
-		return -1;
-	if (strcmp(l->conf->wan.device, l->conf->lan.device) != 0)
-		return 0;
-	saved = wg_config_yaml_push_key(y, "lan");
-	wg_config_yaml_push_key(y, "device");
-	wg_config_yaml_error(y, &l->lan_device_mark, "same device as ports.wan.device");
-	wg_config_yaml_pop(y, saved);
-	return -1;
-}
-
-/* peers */
-
-static struct wg_conf_peer *
-cur_peer(struct loader *l)
-{
-	return &l->conf->peers[l->peer];
-}
-
-static int
-peer_name(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-	const char *s = wg_config_yaml_scalar(y);
-	size_t i, n;
-
-	if (s == NULL)
-		return -1;
-	n = strlen(s);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			break;
-	if (n == 0 || n > PEER_NAME_MAX || i < n)
-		return wg_config_yaml_fail(y, "a name is 1 to %d printable characters",
-			PEER_NAME_MAX);
-	cur_peer(l)->name = arena_dup(l->conf, s);
-	return cur_peer(l)->name == NULL ? oom(y) : 0;
-}
-
-static int
-peer_public_key(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-	const struct wg_conf_peer *first;
-	uint32_t dup;
-
-	if (read_key(l, y, false, cur_peer(l)->public_key) < 0)
-		return -1;
-	dup = wg_config_set_insert(&l->keys, l->conf->peers, l->peer);
-	if (dup == WG_CONFIG_SET_NOMEM)
-		return oom(y);
-	if (dup == l->peer)
-		return 0;
-	first = &l->conf->peers[dup];
-	return wg_config_yaml_fail(y, "duplicate public key, first used by the peer at %s:%u:%u",
-		l->conf->files[first->file], first->line, first->column);
-}
-
-static int
-preshared_key(struct wg_yaml *y, struct loader *l, bool file)
-{
-	struct wg_conf_peer *p = cur_peer(l);
-
-	if (p->has_psk)
-		return wg_config_yaml_fail(y,
-			"only one of preshared-key and preshared-key-file may be given");
-	if (read_key(l, y, file, p->psk) < 0)
-		return -1;
-	p->has_psk = true;
-	return 0;
-}
-
-static int
-peer_preshared_key(struct wg_yaml *y, void *ctx)
-{
-	return preshared_key(y, ctx, false);
-}
-
-static int
-peer_preshared_key_file(struct wg_yaml *y, void *ctx)
-{
-	return preshared_key(y, ctx, true);
-}
-
-static int
-peer_endpoint(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-	const char *s = wg_config_yaml_scalar(y);
-
-	if (s == NULL)
-		return -1;
-	if (!wg_config_value_endpoint(s, &cur_peer(l)->endpoint))
-		return wg_config_yaml_fail(y,
-			"'%s' is not an endpoint (a.b.c.d:port or [IPv6]:port)", quote(y, s));
-	return 0;
-}
-
-static int
-conflict(struct wg_yaml *y, struct loader *l, uint32_t taken, const char *s)
-{
-	const struct wg_conf_peer *p = &l->conf->peers[l->owner[taken]];
-
-	if (l->owner[taken] == l->peer)
-		return wg_config_yaml_fail(y, "'%s' is listed twice", quote(y, s));
-	return wg_config_yaml_fail(y, "'%s' is already allowed for the peer at %s:%u:%u",
-		quote(y, s), l->conf->files[p->file], p->line, p->column);
-}
-
-static int
-allowed_ip_item(struct wg_yaml *y, void *ctx, uint32_t index)
-{
-	struct loader *l = ctx;
-	struct wg_conf *c = l->conf;
-	const char *s = wg_config_yaml_scalar(y);
-	char text[WG_CONFIG_PREFIX_STRLEN];
-	struct wg_prefix p;
-	uint32_t i = (uint32_t)c->n_prefixes, dup;
-
-	(void)index;
-	if (s == NULL)
-		return -1;
-	if (!wg_config_value_prefix(s, false, &p))
-		return wg_config_yaml_fail(y, "'%s' is not an IPv4 or IPv6 prefix", quote(y, s));
-	if (wg_config_value_mask(&p))
-		wg_config_yaml_warn(y, &y->ev.start_mark, "'%s' has host bits set, using %s",
-			quote(y, s), wg_config_value_prefix_str(&p, text));
-	if (c->n_prefixes >= UINT32_MAX - 2 ||
-			grow(&c->prefixes, &l->cap_prefixes, c->n_prefixes + 1, sizeof(p)) < 0 ||
-			grow(&l->owner, &l->cap_owner, c->n_prefixes + 1, sizeof(*l->owner)) < 0)
-		return oom(y);
-	c->prefixes[i] = p;
-	l->owner[i] = l->peer;
-	dup = wg_config_set_insert(&l->prefixes, c->prefixes, i);
-	if (dup == WG_CONFIG_SET_NOMEM)
-		return oom(y);
-	if (dup != i)
-		return conflict(y, l, dup, s);
-	c->n_prefixes++;
-	cur_peer(l)->n_allowed++;
-	return 0;
-}
-
-static int
-peer_allowed_ips(struct wg_yaml *y, void *ctx)
-{
-	return wg_config_yaml_sequence(y, allowed_ip_item, ctx);
-}
-
-static int
-peer_keepalive(struct wg_yaml *y, void *ctx)
-{
-	struct loader *l = ctx;
-	uint32_t v;
-
-	if (read_uint(y, 0, 65535, &v, "out of range") < 0)
-		return -1;
-	cur_peer(l)->persistent_keepalive = (uint16_t)v;
-	return 0;
-}
-
-static const struct wg_yaml_field peer_fields[] = {
-	{ "name", peer_name, false },
-	{ "public-key", peer_public_key, true },
-	{ "preshared-key", peer_preshared_key, false },
-	{ "preshared-key-file", peer_preshared_key_file, false },
-	{ "endpoint", peer_endpoint, false },
-	{ "allowed-ips", peer_allowed_ips, false },
-	{ "persistent-keepalive", peer_keepalive, false },
-};
-
-static int
-peer_item(struct wg_yaml *y, void *ctx, uint32_t index)
-{
-	struct loader *l = ctx;
-	struct wg_conf *c = l->conf;
-	struct wg_conf_peer *p;
-
-	(void)index;
-	if (c->n_peers >= MAX_PEERS)
-		return wg_config_yaml_fail(y, "too many peers (at most %u)", MAX_PEERS);
-	if (grow(&c->peers, &l->cap_peers, c->n_peers + 1, sizeof(*p)) < 0)
-		return oom(y);
-	l->peer = (uint32_t)c->n_peers++;
-	p = cur_peer(l);
-	memset(p, 0, sizeof(*p));
-	p->file = l->file;
-	p->line = (uint32_t)y->ev.start_mark.line + 1;
-	p->column = (uint32_t)y->ev.start_mark.column + 1;
-	p->first_allowed = (uint32_t)c->n_prefixes;
-	return wg_config_yaml_mapping(y, peer_fields, ARRAY_SIZE(peer_fields), l, NULL);
-}
-
-static int
-top_peers(struct wg_yaml *y, void *ctx)
-{
-	return wg_config_yaml_sequence(y, peer_item, ctx);
-}
-
 /* include */
 
 static int
 include_item(struct wg_yaml *y, void *ctx, uint32_t index)
 {
-	struct loader *l = ctx;
+	struct wg_config_loader *l = ctx;
 	const char *s = wg_config_yaml_scalar(y);
-	struct include *inc;
+	struct wg_config_include *inc;
 
 	(void)index;
 	if (s == NULL)
 		return -1;
 	if (l->flags & WG_CONFIG_NO_FILES)
 		return wg_config_yaml_fail(y, "includes are not allowed here");
-	if (grow(&l->includes, &l->cap_includes, l->n_includes + 1, sizeof(*inc)) < 0)
-		return oom(y);
+	if (wg_config_grow(&l->includes, &l->cap_includes, l->n_includes + 1, sizeof(*inc)) < 0)
+		return wg_config_oom(y);
 	inc = &l->includes[l->n_includes];
-	inc->pattern = arena_dup(l->conf, s);
+	inc->pattern = wg_config_strdup(l->conf, s);
 	inc->mark = y->ev.start_mark;
 	if (inc->pattern == NULL)
-		return oom(y);
+		return wg_config_oom(y);
 	l->n_includes++;
 	return 0;
 }
@@ -946,19 +436,19 @@ static const struct wg_yaml_field top_fields[] = {
 	{ "version", top_version, true },
 	{ "interface", top_interface, true },
 	{ "dpdk", top_dpdk, false },
-	{ "ports", top_ports, true },
-	{ "peers", top_peers, false },
+	{ "ports", wg_config_ports_parse, true },
+	{ "peers", wg_config_peers_parse, false },
 	{ "include", top_include, false },
 };
 
 static const struct wg_yaml_field include_fields[] = {
-	{ "peers", top_peers, true },
+	{ "peers", wg_config_peers_parse, true },
 };
 
 /* Files */
 
 static int
-load_document(struct loader *l, const struct wg_yaml_field *fields, size_t n)
+load_document(struct wg_config_loader *l, const struct wg_yaml_field *fields, size_t n)
 {
 	struct wg_yaml *y = l->y;
 
@@ -981,7 +471,7 @@ load_document(struct loader *l, const struct wg_yaml_field *fields, size_t n)
 
 /* Note the peer with our own public key among peers[first..], read from the current file. */
 static void
-find_own_peer(struct loader *l, size_t first)
+find_own_peer(struct wg_config_loader *l, size_t first)
 {
 	const struct wg_conf *c = l->conf;
 	yaml_mark_t mark = { 0 };
@@ -1001,8 +491,8 @@ find_own_peer(struct loader *l, size_t first)
 }
 
 static int
-load_include_file(struct loader *l, struct wg_yaml *main_y, const struct include *inc,
-	const char *path)
+load_include_file(struct wg_config_loader *l, struct wg_yaml *main_y,
+	const struct wg_config_include *inc, const char *path)
 {
 	struct wg_yaml y;
 	size_t first = l->conf->n_peers;
@@ -1011,7 +501,7 @@ load_include_file(struct loader *l, struct wg_yaml *main_y, const struct include
 	fd = open_regular(path);
 	if (fd < 0)
 		return wg_config_yaml_error(main_y, &inc->mark, "cannot read '%s': %s",
-			quote(main_y, path), strerror(errno));
+			wg_config_quote(main_y, path), strerror(errno));
 	file = add_file(l, path);
 	if (file < 0 || set_dir(l, path) < 0) {
 		close(fd);
@@ -1030,8 +520,8 @@ load_include_file(struct loader *l, struct wg_yaml *main_y, const struct include
 }
 
 static int
-load_pattern(struct loader *l, struct wg_yaml *main_y, const struct include *inc,
-	const char *main_dir)
+load_pattern(struct wg_config_loader *l, struct wg_yaml *main_y,
+	const struct wg_config_include *inc, const char *main_dir)
 {
 	char pattern[PATH_MAX];
 	glob_t g;
@@ -1044,12 +534,12 @@ load_pattern(struct loader *l, struct wg_yaml *main_y, const struct include *inc
 	rc = glob(pattern, 0, NULL, &g);
 	if (rc == GLOB_NOMATCH && strpbrk(inc->pattern, "*?[") != NULL) {
 		wg_config_yaml_warn(main_y, &inc->mark, "'%s' matches no file",
-			quote(main_y, inc->pattern));
+			wg_config_quote(main_y, inc->pattern));
 		return 0;
 	}
 	if (rc != 0)
 		return wg_config_yaml_error(main_y, &inc->mark, "cannot read '%s': %s",
-			quote(main_y, inc->pattern),
+			wg_config_quote(main_y, inc->pattern),
 			rc == GLOB_NOMATCH ? strerror(ENOENT) : "read error");
 	for (i = 0, rc = 0; i < g.gl_pathc && rc == 0; i++)
 		rc = load_include_file(l, main_y, inc, g.gl_pathv[i]);
@@ -1058,7 +548,7 @@ load_pattern(struct loader *l, struct wg_yaml *main_y, const struct include *inc
 }
 
 static int
-load_includes(struct loader *l, struct wg_yaml *main_y)
+load_includes(struct wg_config_loader *l, struct wg_yaml *main_y)
 {
 	char main_dir[PATH_MAX];
 	size_t i, saved;
@@ -1094,7 +584,7 @@ remove_peer(struct wg_conf *c, size_t i)
 }
 
 static void
-finish(struct loader *l)
+finish(struct wg_config_loader *l)
 {
 	struct wg_conf *c = l->conf;
 	size_t i;
@@ -1109,7 +599,7 @@ finish(struct loader *l)
 }
 
 static int
-load(struct loader *l, struct wg_yaml *y)
+load(struct wg_config_loader *l, struct wg_yaml *y)
 {
 	int rc;
 
@@ -1145,20 +635,18 @@ conf_new(void)
 }
 
 static void
-loader_init(struct loader *l, struct wg_conf *c, unsigned int flags)
+loader_init(struct wg_config_loader *l, struct wg_conf *c, unsigned int flags)
 {
 	memset(l, 0, sizeof(*l));
 	l->conf = c;
 	l->flags = flags;
 	l->own_peer = SIZE_MAX;
-	wg_config_set_init(&l->keys, hash_key, equal_key);
-	wg_config_set_init(&l->prefixes, hash_prefix, equal_prefix);
-	wg_config_set_init(&l->neighbors, hash_neighbor, equal_neighbor);
-	wg_config_set_init(&l->addresses, hash_address, equal_address);
+	wg_config_peers_init(l);
+	wg_config_ports_init(l);
 }
 
 static void
-loader_free(struct loader *l)
+loader_free(struct wg_config_loader *l)
 {
 	wg_config_set_free(&l->keys);
 	wg_config_set_free(&l->prefixes);
@@ -1173,7 +661,7 @@ static int
 load_from(struct wg_yaml *y, unsigned int flags, struct wg_conf **out)
 {
 	struct wg_conf *c = conf_new();
-	struct loader l;
+	struct wg_config_loader l;
 	int rc;
 
 	*out = NULL;
@@ -1263,7 +751,8 @@ wg_config_summary(const struct wg_conf *c, char *buf, size_t size)
 			else
 				v6++;
 		}
-	return snprintf(buf, size, "%s: %zu peer%s, %zu prefix%s (%zu IPv4, %zu IPv6), wan %s, lan %s",
-		c->ifname, c->n_peers, c->n_peers == 1 ? "" : "s", v4 + v6,
-		v4 + v6 == 1 ? "" : "es", v4, v6, c->wan.device, c->lan.device);
+	return snprintf(buf, size,
+		"%s: %zu peer%s, %zu prefix%s (%zu IPv4, %zu IPv6), wan %s, lan %s", c->ifname,
+		c->n_peers, c->n_peers == 1 ? "" : "s", v4 + v6, v4 + v6 == 1 ? "" : "es", v4, v6,
+		c->wan.device, c->lan.device);
 }

@@ -56,8 +56,10 @@ wg_config_value_ifname(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n >= 1 && n <= WG_CONF_IFNAME_MAX &&
-		strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_=+.-") == n;
+	static const char allowed[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_=+.-";
+
+	return n >= 1 && n <= WG_CONF_IFNAME_MAX && strspn(s, allowed) == n;
 }
 
 /* Parse the first n bytes of s as an address. */

@@ -151,8 +151,9 @@ offset_mark(const struct wg_yaml *y, size_t offset)
 		return m;
 	}
 	while (y->fd >= 0 && done < offset) {
-		n = pread(y->fd, chunk, offset - done < sizeof(chunk) ? offset - done : sizeof(chunk),
-			(off_t)done);
+		size_t want = offset - done < sizeof(chunk) ? offset - done : sizeof(chunk);
+
+		n = pread(y->fd, chunk, want, (off_t)done);
 		if (n <= 0)
 			break;
 		count_lines(&m, chunk, (size_t)n);

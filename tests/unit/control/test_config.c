@@ -77,9 +77,12 @@ setup(void **state)
 	write_file("keys/garbage.key", "not a key\n");
 	write_file("keys/two.key", PRIV "\n" PRIV "\n");
 	write_file("keys/short.key", KEY31 "\n");
-	write_file("inc/a.yaml", "peers:\n  - public-key: " PUB2 "\n    allowed-ips: [10.2.0.0/16]\n");
-	write_file("inc/b.yaml", "peers:\n  - public-key: " PUB3 "\n    allowed-ips: [10.3.0.0/16]\n");
-	write_file("bad/x.yaml", "peers:\n  - public-key: " PUB2 "\n    allowed-ips: [10.0.0.1/32]\n");
+	write_file("inc/a.yaml", "peers:\n  - public-key: " PUB2 "\n"
+		"    allowed-ips: [10.2.0.0/16]\n");
+	write_file("inc/b.yaml", "peers:\n  - public-key: " PUB3 "\n"
+		"    allowed-ips: [10.3.0.0/16]\n");
+	write_file("bad/x.yaml", "peers:\n  - public-key: " PUB2 "\n"
+		"    allowed-ips: [10.0.0.1/32]\n");
 	write_file("bad/y.yaml", "version: 1\n");
 	write_file("sub/wg0.key", PRIV "\n");
 	write_file("sub/s.yaml", "version: 1\ninterface:\n  private-key-file: wg0.key\n"
@@ -298,7 +301,8 @@ static const struct bad_case bad_cases[] = {
 	{ "# nothing here\n\n", "c.yaml:3:1: (root): the file is empty" },
 	/* 60 */
 	{ "- version\n", "c.yaml:1:1: (root): expected a mapping" },
-	{ IFACE PORTS "---\nversion: 1\n", "c.yaml:8:1: (root): only one YAML document is allowed" },
+	{ IFACE PORTS "---\nversion: 1\n",
+	  "c.yaml:8:1: (root): only one YAML document is allowed" },
 	{ "version: &v 1\ninterface:\n  listen-port: *v\n",
 	  "c.yaml:3:16: interface.listen-port: aliases are not supported" },
 	{ "? [a]\n: b\n", "c.yaml:1:3: (root): expected a key" },
@@ -768,7 +772,8 @@ test_values(void **state)
 		bool ok = wg_config_value_prefix(prefixes[i].text, prefixes[i].need_len, &p);
 
 		if (ok != (prefixes[i].expect != NULL) ||
-				(ok && strcmp(wg_config_value_prefix_str(&p, buf), prefixes[i].expect)))
+				(ok && strcmp(wg_config_value_prefix_str(&p, buf),
+					prefixes[i].expect) != 0))
 			fail_msg("prefix %zu '%s'", i, prefixes[i].text);
 	}
 	for (i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
