@@ -694,10 +694,8 @@ wg_config_load(const char *path, struct wg_conf **out, FILE *err)
 			fprintf(err, "%s: cannot read: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (wg_config_yaml_open_fd(&y, path, fd, err) < 0) {
-		close(fd);
+	if (wg_config_yaml_open_fd(&y, path, fd, err) < 0)
 		return -1;
-	}
 	return load_from(&y, 0, out);
 }
 

@@ -46,8 +46,11 @@ wg_config_yaml_open_fd(struct wg_yaml *y, const char *file, int fd, FILE *err)
 	y->fd = fd;
 	y->buf = NULL;
 	y->len = 0;
-	if (open_common(y, file, err) < 0)
+	if (open_common(y, file, err) < 0) {
+		close(fd);
+		y->fd = -1;
 		return -1;
+	}
 	yaml_parser_set_input(&y->parser, read_fd, y);
 	return 0;
 }

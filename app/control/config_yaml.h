@@ -45,7 +45,7 @@ struct wg_yaml_field {
 	bool required;
 };
 
-/* Read from an open file descriptor (owned: closed by wg_config_yaml_close). */
+/* Read from an open file descriptor, owned from now on (closed by close, or on failure). */
 int wg_config_yaml_open_fd(struct wg_yaml *y, const char *file, int fd, FILE *err);
 /* Read from memory (not copied; must outlive y). */
 int wg_config_yaml_open_buffer(struct wg_yaml *y, const char *file, const void *buf, size_t len,
