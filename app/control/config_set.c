@@ -16,22 +16,35 @@ wg_config_set_init(struct wg_config_set *s, uint64_t (*hash)(const void *, uint3
 	s->equal = equal;
 }
 
-static void
-place(uint32_t *slots, uint32_t mask, uint64_t h, uint32_t value)
+/*
+ * A slot holds the upper 32 bits of the key's hash (the tag, which also picks
+ * the position) and the index + 1: probing compares tags first, so the keys
+ * (in the caller's array, a cache miss away) are read only on a likely match,
+ * and growing needs no rehash.
+ */
+static uint64_t
+make_slot(uint64_t h, uint32_t i)
 {
-	uint32_t pos = (uint32_t)h & mask;
+	return (h >> 32) << 32 | (uint64_t)(i + 1);
+}
+
+static void
+place(uint64_t *slots, uint32_t mask, uint64_t slot)
+{
+	uint32_t pos = (uint32_t)(slot >> 32) & mask;
 
 	while (slots[pos] != 0)
 		pos = (pos + 1) & mask;
-	slots[pos] = value;
+	slots[pos] = slot;
 }
 
 /* Keep the load factor at most 1/2 so linear probing stays short. */
 static int
-grow(struct wg_config_set *s, const void *base)
+grow(struct wg_config_set *s)
 {
 	uint32_t size = s->slots == NULL ? MIN_SLOTS : (s->mask + 1) * 2;
-	uint32_t *slots, i;
+	uint64_t *slots;
+	uint32_t i;
 
 	if (size == 0)
 		return -1;
@@ -40,7 +53,7 @@ grow(struct wg_config_set *s, const void *base)
 		return -1;
 	for (i = 0; s->slots != NULL && i <= s->mask; i++)
 		if (s->slots[i] != 0)
-			place(slots, size - 1, s->hash(base, s->slots[i] - 1), s->slots[i]);
+			place(slots, size - 1, s->slots[i]);
 	free(s->slots);
 	s->slots = slots;
 	s->mask = size - 1;
@@ -50,15 +63,18 @@ grow(struct wg_config_set *s, const void *base)
 uint32_t
 wg_config_set_insert(struct wg_config_set *s, const void *base, uint32_t i)
 {
+	uint64_t slot = make_slot(s->hash(base, i), i), tag = slot >> 32;
 	uint32_t pos;
 
-	if ((s->slots == NULL || s->n + 1 > (s->mask + 1) / 2) && grow(s, base) < 0)
+	if ((s->slots == NULL || s->n + 1 > (s->mask + 1) / 2) && grow(s) < 0)
 		return WG_CONFIG_SET_NOMEM;
-	for (pos = (uint32_t)s->hash(base, i) & s->mask; s->slots[pos] != 0;
-			pos = (pos + 1) & s->mask)
-		if (s->equal(base, s->slots[pos] - 1, i))
-			return s->slots[pos] - 1;
-	s->slots[pos] = i + 1;
+	for (pos = (uint32_t)tag & s->mask; s->slots[pos] != 0; pos = (pos + 1) & s->mask) {
+		uint32_t other = (uint32_t)s->slots[pos] - 1;
+
+		if (s->slots[pos] >> 32 == tag && s->equal(base, other, i))
+			return other;
+	}
+	s->slots[pos] = slot;
 	s->n++;
 	return i;
 }

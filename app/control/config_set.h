@@ -14,7 +14,7 @@
 #define WG_CONFIG_SET_NOMEM UINT32_MAX
 
 struct wg_config_set {
-	uint32_t *slots;		/* index + 1; 0 is empty */
+	uint64_t *slots;		/* hash tag << 32 | (index + 1); 0 is empty */
 	uint32_t mask;
 	uint32_t n;
 	uint64_t (*hash)(const void *base, uint32_t i);
