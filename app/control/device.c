@@ -277,6 +277,27 @@ wg_engine_peer_add(struct wg_engine *e, const struct wg_conf_peer *cp, struct wg
 }
 
 int
+wg_engine_peer_adopt(struct wg_engine *e, struct wg_peer *peer)
+{
+	struct wg_conf_peer cp;
+
+	if (wg_engine_peer_is_ours(e, peer))
+		return -EEXIST;
+	if (e->local.has_identity &&
+			wg_ct_equal(peer->public_key, e->local.public_key, NOISE_PUBLIC_KEY_LEN))
+		return -EINVAL;
+	memset(&cp, 0, sizeof(cp));
+	memcpy(cp.public_key, peer->public_key, NOISE_PUBLIC_KEY_LEN);
+	cp.has_psk = peer->has_psk;
+	if (peer->has_psk)
+		memcpy(cp.psk, peer->preshared_key, NOISE_SYMMETRIC_KEY_LEN);
+	cp.endpoint = peer->endpoint;
+	peer_setup(e, peer, &cp);
+	wg_memzero(cp.psk, sizeof(cp.psk));
+	return 0;
+}
+
+int
 wg_engine_peer_remove(struct wg_engine *e, struct wg_peer *peer)
 {
 	if (peer == NULL || wg_peers_get(e->peers, peer->id) != peer)

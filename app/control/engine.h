@@ -150,6 +150,13 @@ bool wg_engine_public_key(const struct wg_engine *e, uint8_t out[32]);
 int wg_engine_peer_add(struct wg_engine *e, const struct wg_conf_peer *cp, struct wg_peer **out)
 	__attribute__((warn_unused_result));
 /*
+ * Give a peer already in the table (added with wg_peers_add(), e.g. by
+ * wg_tables_build()) its engine state from its own fields: public_key,
+ * preshared_key / has_psk, endpoint. Until then the engine ignores it.
+ * 0, -EEXIST if it has engine state already, -EINVAL for the device's own key.
+ */
+int wg_engine_peer_adopt(struct wg_engine *e, struct wg_peer *peer);
+/*
  * Remove a peer: allowed IPs, handshake, keypairs, staged packets and timers
  * first, then the peer table entry (freed after a grace period). 0 or -ENOENT.
  */

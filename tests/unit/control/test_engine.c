@@ -1105,6 +1105,25 @@ test_staged_caps(void **state)
 	/* Removal gives the budget back. */
 	assert_int_equal(wg_engine_peer_remove(a->e, other), 0);
 	assert_int_equal(wg_engine_hold_budget(a->e)->used, MAX_STAGED_PACKETS);
+	/* A peer put in the table by someone else is ignored until adopted. */
+	{
+		struct wg_peer *tmpl = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*tmpl), 64));
+		struct wg_peer *raw;
+		uint8_t k[32];
+
+		assert_non_null(tmpl);
+		memset(tmpl, 0, sizeof(*tmpl));
+		wg_x25519_generate(k);
+		assert_true(wg_x25519_public(tmpl->public_key, k));
+		tmpl->endpoint = p->s[B].addr;
+		assert_int_equal(wg_peers_add(a->peers, tmpl, &raw), 0);
+		free(tmpl);
+		assert_int_equal(wg_engine_peer_adopt(a->e, raw), 0);
+		assert_int_equal(wg_engine_peer_adopt(a->e, raw), -EEXIST);
+		assert_true(wg_peer_endpoint_read(raw, &cp.endpoint));
+		assert_int_equal(cp.endpoint.port, p->s[B].addr.port);
+		assert_int_equal(wg_engine_peer_remove(a->e, raw), 0);
+	}
 	/* No endpoint: dropped at once. */
 	memset(&cp.endpoint, 0, sizeof(cp.endpoint));
 	assert_int_equal(wg_engine_peer_add(a->e, &cp, &other), 0);
