@@ -531,18 +531,20 @@ load_pattern(struct wg_config_loader *l, struct wg_yaml *main_y,
 	strcpy(l->dir, main_dir);
 	if (resolve(l, inc->pattern, pattern) < 0)
 		return wg_config_yaml_error(main_y, &inc->mark, "path is too long");
+	memset(&g, 0, sizeof(g));
 	rc = glob(pattern, 0, NULL, &g);
 	if (rc == GLOB_NOMATCH && strpbrk(inc->pattern, "*?[") != NULL) {
 		wg_config_yaml_warn(main_y, &inc->mark, "'%s' matches no file",
 			wg_config_quote(main_y, inc->pattern));
-		return 0;
-	}
-	if (rc != 0)
-		return wg_config_yaml_error(main_y, &inc->mark, "cannot read '%s': %s",
+		rc = 0;
+	} else if (rc != 0) {
+		rc = wg_config_yaml_error(main_y, &inc->mark, "cannot read '%s': %s",
 			wg_config_quote(main_y, inc->pattern),
 			rc == GLOB_NOMATCH ? strerror(ENOENT) : "read error");
-	for (i = 0, rc = 0; i < g.gl_pathc && rc == 0; i++)
-		rc = load_include_file(l, main_y, inc, g.gl_pathv[i]);
+	} else {
+		for (i = 0; i < g.gl_pathc && rc == 0; i++)
+			rc = load_include_file(l, main_y, inc, g.gl_pathv[i]);
+	}
 	globfree(&g);
 	return rc;
 }
