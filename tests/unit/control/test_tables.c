@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * wg_tables_build(): a configuration becomes a peer table and allowed-IPs that
+ * route every configured prefix to its peer, skip our own key, and stay
+ * consistent through wg_tables_add_peer() (moves) and wg_tables_remove_peer().
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <rte_eal.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "control/config.h"
+#include "control/tables.h"
+
+static struct rte_rcu_qsbr *rcu;
+static unsigned int table_no;
+
+/* Keys: our private key and three peers (public keys of arbitrary private keys). */
+static const char conf_text[] =
+	"version: 1\n"
+	"interface:\n"
+	"  private-key: APAysu33+GnpIfo0+mV3IgSbWLPuoky0NCH7Sxg5Ok8=\n"
+	"  listen-port: 51820\n"
+	"ports:\n"
+	"  wan: { device: net_null0, address: [198.51.100.1/24] }\n"
+	"  lan: { device: net_null1, address: [10.0.0.1/24] }\n"
+	"peers:\n"
+	"  - name: a\n"
+	"    public-key: EbeRuGl3Q5Zr6kCxXMwTa8cUHhaXKVLBHis073GMNmY=\n"
+	"    endpoint: 192.0.2.10:51820\n"
+	"    persistent-keepalive: 25\n"
+	"    allowed-ips: [10.192.122.3/32, 10.192.124.0/24, \"fd00:1::/64\"]\n"
+	"  - name: b\n"
+	"    public-key: ELT8GhKXvSk1HlH50596fdX7BxG0Hxe/LdM2wGbpZmE=\n"
+	"    preshared-key: FHbKPUwdwKPZ8YXpvB2/LnHJcR3wMHVAhnLnC5qrQMs=\n"
+	"    endpoint: \"[2001:db8::10]:51821\"\n"
+	"    allowed-ips: [10.192.0.0/16, \"fd00::/16\", \"::/0\"]\n"
+	"  - name: c\n"
+	"    public-key: OeyqsnswzTnSoItdmO8yEc1K2Z3Ng+ZrJBnhCZJCohY=\n"
+	"    allowed-ips: [0.0.0.0/0]\n"
+	/* our own public key: ignored with a warning, like wg does */
+	"  - name: self\n"
+	"    public-key: bx/dkMNldusgD6ONzA6Zb+7d0dGv7NsRTCDaS+ydwTE=\n"
+	"    allowed-ips: [172.16.0.0/12]\n";
+
+static struct wg_conf *
+load(void)
+{
+	struct wg_conf *conf = NULL;
+	FILE *err = tmpfile();
+
+	assert_non_null(err);
+	assert_int_equal(wg_config_load_buffer("t.yaml", conf_text, sizeof(conf_text) - 1, 0,
+					       &conf, err), 0);
+	fclose(err);
+	return conf;
+}
+
+static void
+build(struct wg_tables *t, const struct wg_conf *conf)
+{
+	struct wg_tables_params p = { .rcu = rcu };
+	char name[11];
+
+	snprintf(name, sizeof(name), "tt%u", table_no++);
+	p.name = name;
+	assert_int_equal(wg_tables_build(t, conf, &p), 0);
+}
+
+static uint32_t
+v4(const struct wg_tables *t, const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return wg_allowedips_lookup4(t->allowedips, a.s_addr);
+}
+
+static uint32_t
+v6(const struct wg_tables *t, const char *s)
+{
+	uint8_t a[16];
+
+	assert_int_equal(inet_pton(AF_INET6, s, a), 1);
+	return wg_allowedips_lookup6(t->allowedips, a);
+}
+
+static struct wg_peer *
+peer_of(const struct wg_tables *t, const struct wg_conf *conf, unsigned int i)
+{
+	struct wg_peer *p = wg_peers_lookup(t->peers, conf->peers[i].public_key);
+
+	assert_non_null(p);
+	return p;
+}
+
+static int
+count_cb(const struct wg_prefix *prefix, void *arg)
+{
+	(void)prefix;
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+static unsigned int
+n_prefixes(const struct wg_tables *t, uint32_t id)
+{
+	unsigned int n = 0;
+
+	assert_int_equal(wg_allowedips_list(t->allowedips, id, count_cb, &n), 0);
+	return n;
+}
+
+static void
+test_build_routes_every_prefix(void **state)
+{
+	struct wg_conf *conf = load();
+	struct wg_peer *a, *b, *c;
+	struct wg_tables t;
+	uint8_t self_pub[32];
+
+	(void)state;
+	build(&t, conf);
+	a = peer_of(&t, conf, 0);
+	b = peer_of(&t, conf, 1);
+	c = peer_of(&t, conf, 2);
+	assert_int_equal(wg_peers_count(t.peers), 3);
+	assert_string_equal(a->name, "a");
+	assert_int_equal(a->persistent_keepalive, 25);
+	assert_int_equal(a->endpoint.family, AF_INET);
+	assert_int_equal(a->endpoint.port, 51820);
+	assert_false(a->has_psk);
+	assert_true(b->has_psk);
+	assert_memory_equal(b->preshared_key, conf->peers[1].psk, 32);
+	assert_int_equal(b->endpoint.family, AF_INET6);
+	assert_int_equal(b->endpoint.port, 51821);
+	assert_int_equal(c->endpoint.family, 0);
+
+	/* Our own key was configured as a peer: dropped, its prefix unrouted... */
+	assert_int_equal(conf->n_peers, 3);
+	memcpy(self_pub, conf->public_key, 32);
+	assert_null(wg_peers_lookup(t.peers, self_pub));
+	/* ...so 172.16.1.1 falls to c's default route. */
+	assert_int_equal(v4(&t, "172.16.1.1"), c->id);
+
+	/* Longest prefix wins across peers. */
+	assert_int_equal(v4(&t, "10.192.122.3"), a->id);
+	assert_int_equal(v4(&t, "10.192.122.4"), b->id);
+	assert_int_equal(v4(&t, "10.192.124.200"), a->id);
+	assert_int_equal(v4(&t, "10.192.125.1"), b->id);
+	assert_int_equal(v4(&t, "8.8.8.8"), c->id);
+	assert_int_equal(v6(&t, "fd00:1::1234"), a->id);
+	assert_int_equal(v6(&t, "fd00:2::1"), b->id);
+	assert_int_equal(v6(&t, "2001:db8::1"), b->id);
+
+	assert_int_equal(n_prefixes(&t, a->id), 3);
+	assert_int_equal(n_prefixes(&t, b->id), 3);
+	assert_int_equal(n_prefixes(&t, c->id), 1);
+	wg_tables_free(&t);
+	assert_null(t.peers);
+	assert_null(t.allowedips);
+	wg_config_free(conf);
+}
+
+static void
+test_add_moves_and_remove_unroutes(void **state)
+{
+	struct wg_conf *conf = load();
+	struct wg_conf_peer extra;
+	struct wg_prefix moved = { .family = AF_INET, .len = 32 };
+	struct wg_peer *a, *b, *d = NULL;
+	struct wg_tables t;
+
+	(void)state;
+	build(&t, conf);
+	a = peer_of(&t, conf, 0);
+	b = peer_of(&t, conf, 1);
+
+	/* A new peer claiming a's /32 takes it (wg set semantics). */
+	memset(&extra, 0, sizeof(extra));
+	memset(extra.public_key, 0x42, sizeof(extra.public_key));
+	inet_pton(AF_INET, "10.192.122.3", moved.addr);
+	extra.allowed = &moved;
+	extra.n_allowed = 1;
+	assert_int_equal(wg_tables_add_peer(&t, &extra, &d), 0);
+	assert_non_null(d);
+	assert_int_equal(v4(&t, "10.192.122.3"), d->id);
+	assert_int_equal(n_prefixes(&t, a->id), 2);
+	assert_int_equal(n_prefixes(&t, d->id), 1);
+	/* The same key twice is refused and changes nothing. */
+	assert_int_equal(wg_tables_add_peer(&t, &extra, NULL), -EEXIST);
+	assert_int_equal(wg_peers_count(t.peers), 4);
+
+	/* Removing b unroutes its prefixes: the covering routes take over. */
+	assert_int_equal(wg_tables_remove_peer(&t, b->id), 0);
+	assert_null(wg_peers_lookup(t.peers, conf->peers[1].public_key));
+	assert_int_equal(v4(&t, "10.192.125.1"), peer_of(&t, conf, 2)->id);
+	assert_int_equal(v6(&t, "fd00:2::1"), WG_ALLOWEDIPS_NO_PEER);
+	assert_int_equal(v6(&t, "fd00:1::1"), a->id);
+	assert_int_equal(wg_tables_remove_peer(&t, b->id), -ENOENT);
+	wg_tables_free(&t);
+	wg_config_free(conf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_build_routes_every_prefix),
+		cmocka_unit_test(test_add_moves_and_remove_unroutes),
+	};
+	char prefix[64];
+	char *argv[] = { "test_tables", "--no-huge", "-m", "512", "--no-pci", prefix,
+		"--log-level=lib.eal:error", "--no-telemetry", NULL };
+	size_t sz;
+	int ret;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=test_tables_%d", (int)getpid());
+	if (rte_eal_init(RTE_DIM(argv) - 1, argv) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	sz = rte_rcu_qsbr_get_memsize(4);
+	rcu = rte_zmalloc(NULL, sz, RTE_CACHE_LINE_SIZE);
+	if (rcu == NULL || rte_rcu_qsbr_init(rcu, 4) != 0)
+		return 1;
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	rte_free(rcu);
+	rte_eal_cleanup();
+	return ret;
+}
