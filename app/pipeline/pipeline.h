@@ -41,6 +41,7 @@ enum {
 	WG_HOLD_MAX_MS = 3000,
 	WG_OUTER_OVERHEAD = 80,		/* IPv6 40 + UDP 8 + WireGuard data 32 */
 	WG_DRAIN_US = 100,		/* TX buffers flushed at least this often */
+	WG_ENCAP_MAX = 2 * WG_BURST,	/* inner packets batched for encryption */
 	WG_ICMP_ERR_PER_SEC = 1000,	/* ICMP errors per worker, token bucket */
 	WG_ICMP_ERR_BURST = 50,
 	WG_IP4_ICMP_QUOTE_MAX = 576,	/* RFC 1812 4.3.2.3 */
@@ -88,6 +89,14 @@ enum wg_meta_kind {
 	WG_META_HANDSHAKE,	/* worker -> control: message types 1, 2, 3 */
 	WG_META_NEIGH_WAIT,	/* worker -> control: L2 header to fill for meta.nexthop */
 	WG_META_TX,		/* control -> worker: transmit as is on meta.port */
+	/*
+	 * worker -> control: an inner IP packet (at offset 0, TTL already
+	 * decremented) for meta.peer_id, which has no usable keypair: the
+	 * control lcore stages it (wg_engine_stage()).
+	 */
+	WG_META_STAGE,
+	/* control -> worker: a staged inner packet (offset 0) to encrypt for meta.peer_id */
+	WG_META_STAGED,
 };
 
 struct wg_mbuf_meta {
@@ -97,6 +106,7 @@ struct wg_mbuf_meta {
 	uint16_t l4;
 	uint16_t payload;	/* HANDSHAKE: the WireGuard message */
 	struct wg_neigh_key nexthop;	/* NEIGH_WAIT */
+	uint32_t peer_id;	/* STAGE, STAGED */
 };
 
 static inline struct wg_mbuf_meta *
@@ -108,17 +118,56 @@ wg_meta(struct rte_mbuf *m)
 /* Worker -> control events (fixed-size ring elements). */
 enum wg_event_type {
 	WG_EV_NEIGH = 1,	/* learned neighbour: key, mac, flags WG_NEIGH_F_* */
+	/*
+	 * A peer has events pending (engine_worker.h): the control lcore calls
+	 * wg_engine_worker_event(engine, &ev->peer).
+	 */
+	WG_EV_PEER,
+};
+
+/* Same layout as struct wg_engine_event (control/engine_worker.h). */
+struct wg_event_peer {
+	uint32_t peer_id;
+	uint32_t bits;
 };
 
 struct wg_event {
 	uint8_t type;
 	uint8_t flags;
 	uint8_t mac[6];
-	struct wg_neigh_key key;
-	uint8_t pad[6];
+	union {
+		struct wg_neigh_key key;	/* WG_EV_NEIGH */
+		struct wg_event_peer peer;	/* WG_EV_PEER */
+	};
+	uint8_t pad[4];
 };
 
+/* Type 4 messages of one RX burst, decrypted in one AEAD batch (decap.c). */
+struct wg_decap_item {
+	struct rte_mbuf *m;
+	uint16_t msg;		/* offset of the WireGuard message in the frame */
+	uint16_t len;		/* its length (UDP payload) */
+};
+
+/* Inner packets of one burst, encrypted in one AEAD batch (encap.c). */
+struct wg_encap_item {
+	struct rte_mbuf *m;
+	uint32_t peer_id;	/* WG_ENCAP_LOOKUP: by the destination in allowed-IPs */
+	uint16_t l3;		/* offset of the inner IP header */
+	bool staged;		/* handed back by the control lcore */
+};
+
+#define WG_ENCAP_LOOKUP UINT32_MAX	/* = WG_ALLOWEDIPS_NO_PEER */
+
 struct wg_dp;
+struct wg_aead_ctx;
+struct wg_allowedips;
+struct wg_endpoint;
+struct wg_engine;
+struct wg_index_rcu;
+struct wg_peer;
+struct wg_peers;
+struct noise_keypair;
 
 struct wg_worker {
 	struct wg_dp *dp;
@@ -135,6 +184,11 @@ struct wg_worker {
 	uint64_t icmp_last;
 	uint32_t idle_loops;
 	uint32_t sleep_us;
+	struct wg_aead_ctx *aead;	/* created on the worker's thread (wg_worker_start) */
+	uint16_t n_decap;
+	uint16_t n_encap;
+	struct wg_decap_item decap[WG_BURST];
+	struct wg_encap_item encap[WG_ENCAP_MAX];
 } __rte_cache_aligned;
 
 struct wg_dp {
@@ -152,6 +206,15 @@ struct wg_dp {
 	unsigned int next_tx_worker;
 	uint64_t tsc_hz;
 	bool configured[WG_NB_PORTS];	/* to close at the end */
+	/*
+	 * The protocol tables the workers read lock-free (the control lcore
+	 * writes them; RCU on qsbr). Set by the engine glue before the workers
+	 * start; NULL: type 4 messages find no keypair, LAN packets no peer.
+	 */
+	struct wg_peers *peers;
+	struct wg_allowedips *allowedips;
+	struct wg_index_rcu *index;
+	struct wg_engine *engine;	/* opaque to the workers */
 };
 
 /* Set by SIGINT / SIGTERM. */
@@ -264,6 +327,31 @@ wg_ip6_mcast_mac(struct rte_ether_addr *mac, const uint8_t *a)
 	memcpy(&mac->addr_bytes[2], a + 12, 4);
 }
 
+/* 0/8, 127/8, multicast, limited broadcast: never forwarded (a in network order). */
+static inline bool
+wg_ip4_martian(rte_be32_t a)
+{
+	uint32_t h = rte_be_to_cpu_32(a);
+
+	return (h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) == 0xe || h == UINT32_MAX;
+}
+
+static inline bool
+wg_ip4_multicast(rte_be32_t a)
+{
+	return (rte_be_to_cpu_32(a) >> 28) == 0xe || a == UINT32_MAX;
+}
+
+/* RFC 1624: TTL is the high byte of its 16-bit word; fold the carry. */
+static inline void
+wg_ip4_dec_ttl(struct rte_ipv4_hdr *ip)
+{
+	uint32_t sum = rte_be_to_cpu_16(ip->hdr_checksum) + 0x0100;
+
+	ip->time_to_live--;
+	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)(sum + (sum >> 16)));
+}
+
 /* Index of our address whose prefix contains a (link-local for fe80::/10), or -1. */
 int wg_port_ip6_onlink(const struct wg_port *p, const uint8_t *a);
 /* ff02::1 or the solicited-node group of one of our addresses. */
@@ -286,10 +374,64 @@ void wg_port_close(struct wg_port *p);
 
 /* worker.c */
 int wg_worker_main(void *arg);
+/* Per-thread state (the AEAD context), on the worker's own thread: 0 or -ENOMEM. */
+int wg_worker_start(struct wg_worker *w);
+void wg_worker_stop(struct wg_worker *w);
 /* One received frame on port role, ended like every other (for tests). */
 void wg_worker_input(struct wg_worker *w, uint8_t role, struct rte_mbuf *m);
+/* A received burst: classified, then one decrypt and one encrypt batch. */
+void wg_worker_input_burst(struct wg_worker *w, uint8_t role, struct rte_mbuf **pkts,
+	uint16_t n);
+/* What the control lcore queued for this worker (TX, staged packets); returns the count. */
+unsigned int wg_worker_from_control(struct wg_worker *w);
 void wg_worker_flush(struct wg_worker *w);
 bool wg_worker_post(struct wg_worker *w, const struct wg_event *ev);
+/*
+ * The last step of both walks: m starts with an Ethernet header whose type
+ * is set; mac is the next hop's (from wg_neigh_lookup), or NULL when it is
+ * unresolved: then m goes to the control lcore (NEIGH_WAIT for nh).
+ */
+void wg_worker_send(struct wg_worker *w, uint8_t role, struct rte_mbuf *m,
+	const struct wg_neigh_key *nh, const uint8_t *mac);
+/*
+ * Record events for a peer (engine_worker.h wg_engine_post) and queue it
+ * on the event ring (WG_EV_PEER) when it was not queued already.
+ */
+void wg_worker_post_peer(struct wg_worker *w, struct wg_peer *peer, uint32_t bits, uint64_t now,
+	const struct wg_endpoint *ep, struct noise_keypair *kp);
+/* Hand m to the control lcore on this worker's ring (meta filled); drop when full. */
+void wg_worker_to_control(struct wg_worker *w, struct rte_mbuf *m);
+/* Next hop on port p for dst (family AF_INET / AF_INET6): on-link, else the gateway. */
+bool wg_port_nexthop(const struct wg_port *p, uint8_t family, const uint8_t *dst,
+	struct wg_neigh_key *nh) __attribute__((warn_unused_result));
+
+/* decap.c: type 4 messages (the WAN -> LAN walk). */
+/* Queue the message at offset msg (len bytes, >= 32, type word 4) of m. */
+void wg_decap_add(struct wg_worker *w, struct rte_mbuf *m, uint16_t msg, uint16_t len);
+/* Decrypt and route what was queued. */
+void wg_decap_flush(struct wg_worker *w);
+
+/* encap.c: inner packets to the peers (the LAN -> WAN walk). */
+/* Queue the inner IP packet at offset l3 of m for peer_id (WG_ENCAP_LOOKUP: by destination). */
+void wg_encap_add(struct wg_worker *w, struct rte_mbuf *m, uint16_t l3, uint32_t peer_id,
+	bool staged);
+/* Encrypt and send what was queued: one allowed-IPs lookup, one AEAD batch. */
+void wg_encap_flush(struct wg_worker *w);
+/*
+ * Control lcore: prepend the outer UDP, IPv4 / IPv6 and Ethernet headers
+ * (source MAC and type set, destination MAC left for the neighbour step) to
+ * the WireGuard message that m holds from offset 0, for dst. The next hop is
+ * left in wg_meta(m)->nexthop with meta.port = WG_WAN, ready for the
+ * NEIGH_WAIT handling. 0, or -EAFNOSUPPORT (no WAN address of dst's family),
+ * -ENETUNREACH (off-link and no gateway), -ENOSPC (headroom), -EINVAL.
+ */
+int wg_encap_udp(struct wg_dp *dp, struct rte_mbuf *m, const struct wg_endpoint *dst);
+/*
+ * Control lcore (ops->send_staged): hand a staged inner packet (offset 0) back
+ * to a worker, which encrypts it for peer_id. false when the ring was full
+ * (m freed, counted tx_ring_full).
+ */
+bool wg_encap_send_staged(struct wg_dp *dp, struct rte_mbuf *m, uint32_t peer_id);
 
 /* arp_nd.c: worker side; each ends the mbuf (TX, event, or counted drop). */
 struct wg_l3 {

@@ -41,11 +41,23 @@
 	X(wg_bad_type, "WireGuard message type unknown or reserved bytes set") \
 	X(wg_bad_size, "WireGuard message of the wrong size for its type") \
 	X(handshake_ring_full, "handshake ring to the control lcore full") \
-	X(not_implemented, "transport data (type 4): not implemented yet") \
+	X(wg_unknown_index, "transport data: receiver index unknown or not a keypair's") \
+	X(wg_key_expired, "transport data: keypair not valid for receiving (age, counter)") \
+	X(wg_bad_tag, "transport data: authentication tag did not verify") \
+	X(wg_replay, "transport data: counter already seen or behind the window") \
+	X(inner_malformed, "decrypted packet not IPv4 / IPv6, or lengths / checksum invalid") \
+	X(allowedips_src_mismatch, "decrypted packet's source not routed to the sending peer") \
+	X(ecn_not_ect_ce, "outer CE on a not-ECT inner packet (RFC 6040 4.2)") \
+	X(crypto_unavailable, "worker without an AEAD context (not started)") \
 	X(ttl_exceeded, "TTL / hop limit expired, ICMP error not sent") \
 	X(too_big, "inner packet over the tunnel MTU, ICMP error not sent") \
 	X(icmp_ratelimited, "ICMP error suppressed by the rate limit") \
 	X(no_route, "no route for the inner destination") \
+	X(no_gateway, "next hop off-link and no gateway on the port") \
+	X(no_endpoint, "peer without a known endpoint") \
+	X(no_wan_address, "no WAN address of the endpoint's family") \
+	X(staged_no_keypair, "staged packet handed back, still no usable keypair") \
+	X(encap_no_room, "no headroom / tailroom for the WireGuard headers and padding") \
 	X(ctrl_ring_full, "ring to the control lcore full") \
 	X(event_ring_full, "event ring to the control lcore full") \
 	X(tx_ring_full, "control lcore's ring to a worker full") \
@@ -53,7 +65,8 @@
 	X(alloc_failed, "mbuf allocation failed (control lcore)") \
 	X(neigh_unresolved, "next hop did not answer ARP / ND") \
 	X(neigh_hold_full, "held for resolution, oldest dropped at the global cap") \
-	X(handshake_consumed, "handshake message freed: processing not implemented yet") \
+	X(staged_dropped, "staged packet dropped (per-peer or global cap, no endpoint, give-up)") \
+	X(handshake_consumed, "handshake message refused by the engine (hs_* in /wg/stats: why)") \
 	X(shutdown, "freed at shutdown")
 
 #define WG_DROP_ENUM(name, desc) WG_DROP_##name,
@@ -76,6 +89,11 @@ enum wg_drop_reason {
 	X(icmp_errors) \
 	X(neigh_events) \
 	X(handshakes_rx) \
+	X(decrypted) \
+	X(keepalives_rx) \
+	X(encrypted) \
+	X(staged) \
+	X(peer_events) \
 	X(control_tx) \
 	X(idle_sleeps)
 

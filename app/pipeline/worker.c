@@ -2,17 +2,26 @@
 /*
  * The worker loop. Read top to bottom: RX a burst on the WAN port and on the
  * LAN port, classify each frame, and end it in exactly one way: transmitted,
- * handed to the control lcore, or dropped with a counted reason. Then send
- * what the control lcore queued for us, flush the TX buffers on the drain
- * timer, report RCU quiescence, and back off when there was nothing to do.
+ * handed to the control lcore, or dropped with a counted reason. Transport
+ * data (type 4) of a burst is collected and decrypted in one AEAD batch
+ * (decap.c); inner packets to forward are collected and encrypted in one
+ * batch (encap.c). Then send what the control lcore queued for us, flush the
+ * TX buffers on the drain timer, report RCU quiescence, and back off when
+ * there was nothing to do.
  */
+#include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_prefetch.h>
 #include <rte_udp.h>
 
+#include "control/engine_worker.h"
+#include "crypto/aead.h"
 #include "messages.h"
 #include "pipeline.h"
 
@@ -49,8 +58,10 @@ wg_message_input(struct wg_worker *w, struct rte_mbuf *m, uint16_t off, uint16_t
 		want = MESSAGE_COOKIE_LEN;
 		break;
 	case MESSAGE_DATA:
-		wg_worker_drop(w, m, len < MESSAGE_MINIMUM_LENGTH ?
-			WG_DROP_wg_bad_size : WG_DROP_not_implemented);
+		if (len < MESSAGE_MINIMUM_LENGTH)
+			wg_worker_drop(w, m, WG_DROP_wg_bad_size);
+		else
+			wg_decap_add(w, m, off, len);
 		return;
 	default:
 		wg_worker_drop(w, m, WG_DROP_wg_bad_type);
@@ -105,24 +116,6 @@ udp_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 
 /* ---- LAN: inner packets to forward ---- */
 
-/* RFC 1624: TTL is the high byte of its 16-bit word; fold the carry. */
-static void
-ip4_dec_ttl(struct rte_ipv4_hdr *ip)
-{
-	uint32_t sum = rte_be_to_cpu_16(ip->hdr_checksum) + 0x0100;
-
-	ip->time_to_live--;
-	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)(sum + (sum >> 16)));
-}
-
-static bool
-ip4_martian(rte_be32_t a)
-{
-	uint32_t h = rte_be_to_cpu_32(a);
-
-	return (h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) == 0xe || h == UINT32_MAX;
-}
-
 static void
 lan_forward4(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 	const struct wg_l3 *l3)
@@ -131,7 +124,7 @@ lan_forward4(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 	uint16_t tot = rte_be_to_cpu_16(ip->total_length);
 	int i;
 
-	if (ip4_martian(ip->src_addr) || ip4_martian(ip->dst_addr)) {
+	if (wg_ip4_martian(ip->src_addr) || wg_ip4_martian(ip->dst_addr)) {
 		wg_worker_drop(w, m, (rte_be_to_cpu_32(ip->dst_addr) >> 28) == 0xe ||
 			ip->dst_addr == UINT32_MAX ? WG_DROP_l3_multicast : WG_DROP_ip4_martian);
 		return;
@@ -154,9 +147,8 @@ lan_forward4(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 			wg_worker_drop(w, m, WG_DROP_too_big);	/* no fragmentation yet */
 		return;
 	}
-	ip4_dec_ttl(ip);
-	/* Allowed-IPs lookup and encryption come next. */
-	wg_worker_drop(w, m, WG_DROP_no_route);
+	wg_ip4_dec_ttl(ip);
+	wg_encap_add(w, m, l3->l3, WG_ENCAP_LOOKUP, false);
 }
 
 static void
@@ -180,8 +172,7 @@ lan_forward6(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 		return;
 	}
 	ip->hop_limits--;
-	/* Allowed-IPs lookup and encryption come next. */
-	wg_worker_drop(w, m, WG_DROP_no_route);
+	wg_encap_add(w, m, l3->l3, WG_ENCAP_LOOKUP, false);
 }
 
 /* ---- IPv4 / IPv6 validation and local delivery ---- */
@@ -219,7 +210,7 @@ ip4_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m)
 		if (p->role == WG_LAN)
 			lan_forward4(w, p, m, &l3);
 		else
-			wg_worker_drop(w, m, ip4_martian(ip->dst_addr) ?
+			wg_worker_drop(w, m, wg_ip4_martian(ip->dst_addr) ?
 				WG_DROP_l3_multicast : WG_DROP_not_for_us);
 		return;
 	}
@@ -330,10 +321,33 @@ eth_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m)
 	}
 }
 
+/* The batches a burst filled: decrypt first (it may queue ICMP errors to encrypt). */
+static void
+flush_batches(struct wg_worker *w)
+{
+	wg_decap_flush(w);
+	wg_encap_flush(w);
+}
+
 void
 wg_worker_input(struct wg_worker *w, uint8_t role, struct rte_mbuf *m)
 {
 	eth_input(w, &w->dp->port[role], m);
+	flush_batches(w);
+}
+
+void
+wg_worker_input_burst(struct wg_worker *w, uint8_t role, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct wg_port *p = &w->dp->port[role];
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		eth_input(w, p, pkts[i]);
+	}
+	flush_batches(w);
 }
 
 static unsigned int
@@ -341,32 +355,36 @@ rx_port(struct wg_worker *w, uint8_t role)
 {
 	const struct wg_port *p = &w->dp->port[role];
 	struct rte_mbuf *pkts[WG_BURST];
-	uint16_t n, i;
+	uint16_t n;
 
 	n = rte_eth_rx_burst(p->port_id, w->index, pkts, WG_BURST);
 	if (n == 0)
 		return 0;
 	wg_stats_count(w->stats, role == WG_WAN ? WG_CNT_rx_wan : WG_CNT_rx_lan, n);
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		eth_input(w, p, pkts[i]);
-	}
+	wg_worker_input_burst(w, role, pkts, n);
 	return n;
 }
 
-/* Packets the control lcore originated (handshakes, ARP / ND, staged packets). */
-static unsigned int
-tx_from_control(struct wg_worker *w)
+/* Packets the control lcore originated (handshakes, ARP / ND) or staged (to encrypt). */
+unsigned int
+wg_worker_from_control(struct wg_worker *w)
 {
 	struct rte_mbuf *pkts[WG_BURST];
+	struct wg_mbuf_meta *meta;
 	unsigned int n, i;
 
 	n = rte_ring_sc_dequeue_burst(w->tx_ring, (void **)pkts, WG_BURST, NULL);
-	for (i = 0; i < n; i++)
-		wg_worker_tx(w, wg_meta(pkts[i])->port, pkts[i]);
-	if (n != 0)
+	for (i = 0; i < n; i++) {
+		meta = wg_meta(pkts[i]);
+		if (meta->kind == WG_META_STAGED)
+			wg_encap_add(w, pkts[i], 0, meta->peer_id, true);
+		else
+			wg_worker_tx(w, meta->port, pkts[i]);
+	}
+	if (n != 0) {
 		wg_stats_count(w->stats, WG_CNT_control_tx, n);
+		wg_encap_flush(w);
+	}
 	return n;
 }
 
@@ -401,6 +419,104 @@ wg_worker_post(struct wg_worker *w, const struct wg_event *ev)
 	}
 	wg_stats_count(w->stats, WG_CNT_neigh_events, 1);
 	return true;
+}
+
+_Static_assert(sizeof(struct wg_event_peer) == sizeof(struct wg_engine_event) &&
+	offsetof(struct wg_event_peer, bits) == offsetof(struct wg_engine_event, bits),
+	"a peer event carries a struct wg_engine_event");
+_Static_assert(sizeof(struct wg_event) == 32, "event ring elements stay 32 bytes");
+
+/* Once per peer per burst (engine_worker.h): queued only when the peer was not already. */
+void
+wg_worker_post_peer(struct wg_worker *w, struct wg_peer *peer, uint32_t bits, uint64_t now,
+	const struct wg_endpoint *ep, struct noise_keypair *kp)
+{
+	struct wg_event ev = { .type = WG_EV_PEER };
+
+	if (!wg_engine_post(peer, bits, now, ep, kp))
+		return;
+	ev.peer.peer_id = peer->id;
+	ev.peer.bits = bits;
+	if (rte_ring_sp_enqueue_elem(w->event_ring, &ev, sizeof(ev)) != 0) {
+		wg_engine_post_undo(peer);
+		wg_stats_drop(w->stats, WG_DROP_event_ring_full, 1);
+		return;
+	}
+	wg_stats_count(w->stats, WG_CNT_peer_events, 1);
+}
+
+void
+wg_worker_to_control(struct wg_worker *w, struct rte_mbuf *m)
+{
+	if (rte_ring_sp_enqueue(w->ctrl_ring, m) != 0) {
+		wg_worker_drop(w, m, WG_DROP_ctrl_ring_full);
+		return;
+	}
+	wg_stats_count(w->stats, WG_CNT_to_control, 1);
+}
+
+void
+wg_worker_send(struct wg_worker *w, uint8_t role, struct rte_mbuf *m,
+	const struct wg_neigh_key *nh, const uint8_t *mac)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct wg_mbuf_meta *meta;
+
+	eth->src_addr = w->dp->port[role].mac;
+	m->ol_flags = 0;
+	if (mac != NULL) {
+		memcpy(eth->dst_addr.addr_bytes, mac, RTE_ETHER_ADDR_LEN);
+		wg_worker_tx(w, role, m);
+		return;
+	}
+	meta = wg_meta(m);
+	meta->kind = WG_META_NEIGH_WAIT;
+	meta->port = role;
+	meta->nexthop = *nh;
+	wg_worker_to_control(w, m);
+}
+
+bool
+wg_port_nexthop(const struct wg_port *p, uint8_t family, const uint8_t *dst,
+	struct wg_neigh_key *nh)
+{
+	rte_be32_t a;
+
+	memset(nh, 0, sizeof(*nh));
+	nh->port = p->role;
+	nh->family = family;
+	if (family == AF_INET) {
+		memcpy(&a, dst, 4);
+		if (wg_port_ip4_onlink(p, a) >= 0)
+			memcpy(nh->addr, dst, 4);
+		else if (p->has_gw4)
+			memcpy(nh->addr, &p->gw4, 4);
+		else
+			return false;
+		return true;
+	}
+	if (wg_port_ip6_onlink(p, dst) >= 0)
+		memcpy(nh->addr, dst, 16);
+	else if (p->has_gw6)
+		memcpy(nh->addr, p->gw6, 16);
+	else
+		return false;
+	return true;
+}
+
+int
+wg_worker_start(struct wg_worker *w)
+{
+	if (w->aead == NULL)
+		w->aead = wg_aead_ctx_create();
+	return w->aead != NULL ? 0 : -ENOMEM;
+}
+
+void
+wg_worker_stop(struct wg_worker *w)
+{
+	wg_aead_ctx_free(w->aead);
+	w->aead = NULL;
 }
 
 /*
@@ -441,6 +557,13 @@ wg_worker_main(void *arg)
 	unsigned int n;
 	uint64_t now;
 
+	if (wg_worker_start(w) != 0) {
+		/* Startup, not the hot path: without AEAD this worker cannot serve its queues. */
+		fprintf(stderr, "wg-dpdk: worker lcore %u: no AEAD context, stopping\n",
+			w->lcore_id);
+		__atomic_store_n(&wg_dp_quit, 1, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->index);
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->index);
 	busy(w);
@@ -449,7 +572,7 @@ wg_worker_main(void *arg)
 	while (!wg_dp_quitting()) {
 		n = rx_port(w, WG_WAN);
 		n += rx_port(w, WG_LAN);
-		n += tx_from_control(w);
+		n += wg_worker_from_control(w);
 
 		now = rte_rdtsc();
 		if (now - w->last_drain >= w->drain_tsc) {
@@ -465,5 +588,6 @@ wg_worker_main(void *arg)
 	flush_tx(w);
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->index);
 	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->index);
+	wg_worker_stop(w);
 	return 0;
 }

@@ -224,7 +224,7 @@ stat_ge handshakes_rx 2
 stat_ge drop_ip4_bad_header 3
 stat_ge drop_udp_malformed 2
 stat_ge drop_wg_bad_size 1
-stat_ge drop_not_implemented 1
+stat_ge drop_wg_unknown_index 1
 stat_ge drop_no_route 1
 stat_ge drop_handshake_consumed 2
 check "per-lcore counters" grep -q '"echo_replies_by_lcore"' "$TMP/stats"

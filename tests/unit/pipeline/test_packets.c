@@ -418,7 +418,7 @@ static const struct pkt_case cases[] = {
 	{ "reserved byte set", WG_WAN, b_reserved, WG_DROP_wg_bad_type, NONE, false },
 	{ "type 9", WG_WAN, b_type9, WG_DROP_wg_bad_type, NONE, false },
 	{ "3-byte message", WG_WAN, b_wg3bytes, WG_DROP_wg_bad_size, NONE, false },
-	{ "data", WG_WAN, b_data, WG_DROP_not_implemented, NONE, false },
+	{ "data", WG_WAN, b_data, WG_DROP_wg_unknown_index, NONE, false },
 	{ "data 31 bytes", WG_WAN, b_data_short, WG_DROP_wg_bad_size, NONE, false },
 	{ "TCP to us", WG_WAN, b_tcp, WG_DROP_local_unhandled, NONE, false },
 	{ "WAN to another address", WG_WAN, b_wan_other, WG_DROP_not_for_us, NONE, false },
