@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <sodium.h>
+
 #include "control/cli.h"
 #include "control/config.h"
 #include "pipeline/dataplane.h"
@@ -43,6 +45,11 @@ main(int argc, char **argv)
 	struct wg_cli cli;
 	int rc;
 
+	/* Before any key is derived (the configuration) or generated (handshakes). */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "wg-dpdk: libsodium initialisation failed\n");
+		return WG_EXIT_RUNTIME;
+	}
 	rc = wg_cli_parse(&cli, argc, argv, stderr);
 	if (rc != WG_EXIT_OK)
 		return rc;

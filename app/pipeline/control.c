@@ -1,24 +1,48 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The control lcore's loop (the EAL main lcore). It owns no port queue:
- * what it sends goes to a worker's TX ring. For now it consumes handshake
- * messages (counted and freed until the handshake code is plugged in),
- * applies the workers' neighbour events (it is the table's only writer),
- * holds packets that wait for ARP / ND, and ages and re-probes neighbours.
+ * what it sends goes to a worker's TX ring. Each loop it
+ *   - hands the handshake messages of the handshake ring to the protocol
+ *     engine (wg_engine_handshake_rx), with their outer source and the ring's
+ *     backlog as the under-load signal;
+ *   - applies the workers' events: learned neighbours (it is the neighbour
+ *     table's only writer) and peers with protocol events pending
+ *     (wg_engine_worker_event);
+ *   - takes the workers' packets: those waiting for ARP / ND, and inner
+ *     packets of peers without a session (staged by the engine);
+ *   - runs the engine's timers, publishes its counters for telemetry and
+ *     answers telemetry's peer queries;
+ *   - once a second ages and re-probes neighbours.
+ * What the engine sends comes back through the ops below: handshake
+ * messages, cookie replies and keepalives get outer headers (wg_encap_udp)
+ * and go through the neighbour step; staged packets go back to a worker to
+ * be encrypted. Packets held here (staged or waiting for a neighbour) share
+ * the engine's hold budget. Every mbuf ends transmitted (via a worker),
+ * handed on, or freed with a counted reason.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_udp.h>
 
+#include "control/engine.h"
+#include "control/engine_worker.h"
+#include "control/peers.h"
+#include "dataplane.h"
 #include "pipeline.h"
 
 enum {
 	CONTROL_BURST = 64,
 	CONTROL_IDLE_LOOPS = 64,
 	CONTROL_SLEEP_MAX_US = 1000,
+	QUERY_TIMEOUT_MS = 1000,
+	QUERY_POLL_US = 100,
 };
 
 uint64_t
@@ -56,6 +80,22 @@ wg_control_tx(struct wg_dp *dp, uint8_t role, struct rte_mbuf *m)
 		control_drop(m, WG_DROP_tx_ring_full);
 }
 
+/* The global cap on held packets (staged and waiting for a neighbour); NULL: none. */
+static struct wg_hold_budget *
+hold_budget(struct wg_dp *dp)
+{
+	return dp->engine != NULL ? wg_engine_hold_budget(dp->engine) : NULL;
+}
+
+static void
+hold_release(struct wg_dp *dp)
+{
+	struct wg_hold_budget *b = hold_budget(dp);
+
+	if (b != NULL)
+		wg_hold_budget_put(b, 1);
+}
+
 /* ---- neighbours ---- */
 
 static void
@@ -83,12 +123,10 @@ probe(struct wg_dp *dp, const struct wg_neigh_key *key, const uint8_t *unicast)
 	wg_control_tx(dp, key->port, m);
 }
 
-/* A held packet whose next hop answered (or did not). */
+/* A packet whose next hop is (or should now be) resolved: fill in L2 and send. */
 static void
-send_held(void *ctx, void *pkt, const struct wg_neigh_key *key)
+send_resolved(struct wg_dp *dp, struct rte_mbuf *m, const struct wg_neigh_key *key)
 {
-	struct wg_dp *dp = ctx;
-	struct rte_mbuf *m = pkt;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	uint8_t mac[6];
 
@@ -101,24 +139,42 @@ send_held(void *ctx, void *pkt, const struct wg_neigh_key *key)
 	wg_control_tx(dp, key->port, m);
 }
 
+/* wg_neigh_hold_take() callbacks: the packet leaves the hold (and the budget). */
+static void
+send_held(void *ctx, void *pkt, const struct wg_neigh_key *key)
+{
+	struct wg_dp *dp = ctx;
+
+	hold_release(dp);
+	send_resolved(dp, pkt, key);
+}
+
 static void
 drop_held(void *ctx, void *pkt, const struct wg_neigh_key *key)
 {
-	(void)ctx;
 	(void)key;
+	hold_release(ctx);
 	control_drop(pkt, WG_DROP_neigh_unresolved);
 }
 
 static void
 hold(struct wg_dp *dp, struct rte_mbuf *m, const struct wg_neigh_key *key, uint64_t now)
 {
-	struct rte_mbuf *evicted = wg_neigh_hold_add(dp->hold, m, key, now);
+	struct wg_hold_budget *b = hold_budget(dp);
+	struct rte_mbuf *evicted;
 
-	if (evicted != NULL)
+	if (b != NULL && !wg_hold_budget_take(b)) {
+		control_drop(m, WG_DROP_neigh_hold_full);
+		return;
+	}
+	evicted = wg_neigh_hold_add(dp->hold, m, key, now);
+	if (evicted != NULL) {
+		hold_release(dp);
 		control_drop(evicted, WG_DROP_neigh_hold_full);
+	}
 }
 
-/* A worker's packet waiting for meta.nexthop: send it, or hold it and probe. */
+/* A packet waiting for meta.nexthop (a worker's, or ours): send it, or hold it and probe. */
 static void
 neigh_wait(struct wg_dp *dp, struct rte_mbuf *m)
 {
@@ -133,7 +189,7 @@ neigh_wait(struct wg_dp *dp, struct rte_mbuf *m)
 		return;
 	}
 	if (ret == WG_NEIGH_READY) {
-		send_held(dp, m, &k);
+		send_resolved(dp, m, &k);
 		return;
 	}
 	hold(dp, m, &k, now);
@@ -210,31 +266,208 @@ announce(struct wg_dp *dp)
 	}
 }
 
-/* ---- the rings from the workers ---- */
+/* ---- the engine's output (struct wg_engine_ops, arg: the struct wg_dp) ---- */
+
+static enum wg_drop_reason
+encap_reason(int err)
+{
+	switch (err) {
+	case -EAFNOSUPPORT:
+		return WG_DROP_no_wan_address;
+	case -ENETUNREACH:
+		return WG_DROP_no_gateway;
+	case -ENOSPC:
+		return WG_DROP_encap_no_room;
+	default:
+		return WG_DROP_no_route;
+	}
+}
+
+/* A WireGuard message the engine originated, in a new mbuf, to dst. */
+static void
+send_message(struct wg_dp *dp, const struct wg_endpoint *dst, const void *msg, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
+	void *data;
+	int ret;
+
+	if (m == NULL) {
+		wg_stats_drop(my_stats(), WG_DROP_alloc_failed, 1);
+		return;
+	}
+	data = len <= UINT16_MAX ? rte_pktmbuf_append(m, (uint16_t)len) : NULL;
+	if (data == NULL) {
+		control_drop(m, WG_DROP_encap_no_room);
+		return;
+	}
+	memcpy(data, msg, len);
+	ret = wg_encap_udp(dp, m, dst);
+	if (ret != 0) {
+		control_drop(m, encap_reason(ret));
+		return;
+	}
+	neigh_wait(dp, m);
+}
+
+static void
+op_send(void *arg, struct wg_peer *peer, const void *msg, size_t len)
+{
+	struct wg_endpoint ep;
+
+	if (!wg_peer_endpoint_read(peer, &ep)) {
+		wg_stats_drop(my_stats(), WG_DROP_no_endpoint, 1);
+		return;
+	}
+	send_message(arg, &ep, msg, len);
+}
+
+static void
+op_send_to(void *arg, const struct wg_endpoint *dst, const void *msg, size_t len)
+{
+	send_message(arg, dst, msg, len);
+}
+
+static void
+op_send_staged(void *arg, struct wg_peer *peer, void *pkt)
+{
+	/* Ring full: freed and counted by the callee. */
+	wg_encap_send_staged(arg, pkt, peer->id);
+}
+
+static void
+op_free_pkt(void *arg, void *pkt)
+{
+	(void)arg;
+	control_drop(pkt, wg_dp_quitting() ? WG_DROP_shutdown : WG_DROP_staged_dropped);
+}
+
+const struct wg_engine_ops wg_control_engine_ops = {
+	.send = op_send,
+	.send_to = op_send_to,
+	.send_staged = op_send_staged,
+	.free_pkt = op_free_pkt,
+};
+
+/* ---- handshake messages ---- */
+
+/* The outer source of a received handshake message, and the message itself. */
+static bool
+parse_message(struct rte_mbuf *m, struct wg_endpoint *src, const void **msg, size_t *len)
+{
+	const struct wg_mbuf_meta *meta = wg_meta(m);
+	uint16_t data_len = rte_pktmbuf_data_len(m), ulen;
+	const struct rte_ipv4_hdr *ip4;
+	const struct rte_ipv6_hdr *ip6;
+	const struct rte_udp_hdr *udp;
+
+	memset(src, 0, sizeof(*src));
+	if (meta->l3 >= meta->l4 || (uint32_t)meta->l4 + sizeof(*udp) > data_len ||
+			meta->payload != meta->l4 + sizeof(*udp))
+		return false;
+	ip4 = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, meta->l3);
+	switch (ip4->version_ihl >> 4) {
+	case 4:
+		src->family = AF_INET;
+		memcpy(src->addr, &ip4->src_addr, 4);
+		break;
+	case 6:
+		if ((uint32_t)meta->l3 + sizeof(*ip6) > meta->l4)
+			return false;
+		ip6 = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, meta->l3);
+		src->family = AF_INET6;
+		memcpy(src->addr, ip6->src_addr, 16);
+		break;
+	default:
+		return false;
+	}
+	udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, meta->l4);
+	src->port = rte_be_to_cpu_16(udp->src_port);
+	ulen = rte_be_to_cpu_16(udp->dgram_len);
+	if (ulen < sizeof(*udp) || (uint32_t)meta->l4 + ulen > data_len)
+		return false;
+	*msg = rte_pktmbuf_mtod_offset(m, const void *, meta->payload);
+	*len = ulen - sizeof(*udp);
+	return true;
+}
+
+static void
+handshake_message(struct wg_dp *dp, struct rte_mbuf *m, unsigned int backlog)
+{
+	enum wg_engine_hs_result r;
+	struct wg_endpoint src;
+	const void *msg;
+	size_t len;
+
+	if (!parse_message(m, &src, &msg, &len)) {
+		control_drop(m, WG_DROP_wg_bad_size);
+		return;
+	}
+	r = wg_engine_handshake_rx(dp->engine, msg, len, &src, backlog);
+	if (r == WG_HS_initiation || r == WG_HS_response || r == WG_HS_cookie)
+		rte_pktmbuf_free(m);
+	else
+		control_drop(m, WG_DROP_handshake_consumed);
+}
 
 static unsigned int
 handshakes(struct wg_dp *dp)
 {
 	struct rte_mbuf *pkts[CONTROL_BURST];
-	unsigned int n, i;
+	unsigned int n, i, left = 0;
 
-	n = rte_ring_sc_dequeue_burst(dp->handshake_ring, (void **)pkts, CONTROL_BURST, NULL);
+	n = rte_ring_sc_dequeue_burst(dp->handshake_ring, (void **)pkts, CONTROL_BURST, &left);
 	if (n == 0)
 		return 0;
 	wg_stats_count(my_stats(), WG_CNT_handshakes_rx, n);
-	/* The handshake code (mac1, cookies, Noise) is plugged in here next. */
-	for (i = 0; i < n; i++)
-		control_drop(pkts[i], WG_DROP_handshake_consumed);
+	for (i = 0; i < n; i++) {
+		if (dp->engine == NULL)
+			control_drop(pkts[i], WG_DROP_handshake_consumed);
+		else
+			handshake_message(dp, pkts[i], left + (n - i - 1));
+	}
 	return n;
 }
+
+/* ---- the rings from the workers ---- */
 
 static void
 apply_event(struct wg_dp *dp, const struct wg_event *ev)
 {
-	if (ev->type != WG_EV_NEIGH || ev->key.port >= WG_NB_PORTS)
+	struct wg_engine_event pe;
+
+	switch (ev->type) {
+	case WG_EV_NEIGH:
+		if (ev->key.port >= WG_NB_PORTS)
+			return;
+		if (wg_neigh_confirm(dp->neigh, &ev->key, ev->mac, ev->flags,
+				wg_control_now_ns()) == 1)
+			wg_neigh_hold_take(dp->hold, &ev->key, UINT64_MAX, send_held, dp);
+		break;
+	case WG_EV_PEER:
+		if (dp->engine == NULL)
+			return;
+		pe.peer_id = ev->peer.peer_id;
+		pe.bits = ev->peer.bits;
+		wg_engine_worker_event(dp->engine, &pe);
+		break;
+	default:
+		break;
+	}
+}
+
+/* An inner packet of a peer without a usable keypair: the engine stages it. */
+static void
+stage(struct wg_dp *dp, struct rte_mbuf *m)
+{
+	struct wg_peer *peer = NULL;
+
+	if (dp->engine != NULL)
+		peer = wg_peers_get(dp->peers, wg_meta(m)->peer_id);
+	if (peer == NULL) {
+		control_drop(m, WG_DROP_no_route);
 		return;
-	if (wg_neigh_confirm(dp->neigh, &ev->key, ev->mac, ev->flags, wg_control_now_ns()) == 1)
-		wg_neigh_hold_take(dp->hold, &ev->key, UINT64_MAX, send_held, dp);
+	}
+	wg_engine_stage(dp->engine, peer, m);
 }
 
 static unsigned int
@@ -250,12 +483,205 @@ worker_rings(struct wg_dp *dp, struct wg_worker *w)
 		apply_event(dp, &ev[i]);
 	m = rte_ring_sc_dequeue_burst(w->ctrl_ring, (void **)pkts, CONTROL_BURST, NULL);
 	for (i = 0; i < m; i++) {
-		if (wg_meta(pkts[i])->kind == WG_META_NEIGH_WAIT)
+		switch (wg_meta(pkts[i])->kind) {
+		case WG_META_NEIGH_WAIT:
 			neigh_wait(dp, pkts[i]);
-		else
+			break;
+		case WG_META_STAGE:
+			stage(dp, pkts[i]);
+			break;
+		default:
 			control_drop(pkts[i], WG_DROP_local_unhandled);
+		}
 	}
 	return n + m;
+}
+
+/* ---- telemetry: engine counters and peer snapshots ---- */
+
+/* Published by the control lcore, one relaxed store per counter. */
+static struct wg_engine_stats engine_snapshot;
+
+_Static_assert(sizeof(struct wg_engine_stats) % sizeof(uint64_t) == 0,
+	"wg_engine_stats is made of 64-bit counters");
+
+static void
+publish_engine_stats(struct wg_dp *dp)
+{
+	struct wg_engine_stats s;
+	const uint64_t *src = (const uint64_t *)&s;
+	uint64_t *dst = (uint64_t *)&engine_snapshot;
+	size_t i;
+
+	wg_engine_stats_get(dp->engine, &s);
+	for (i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
+		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+}
+
+void
+wg_control_engine_stats(struct wg_engine_stats *out)
+{
+	const uint64_t *src = (const uint64_t *)&engine_snapshot;
+	uint64_t *dst = (uint64_t *)out;
+	size_t i;
+
+	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+/*
+ * One telemetry query at a time (the mutex), answered by the control lcore:
+ * IDLE -> POSTED (telemetry) -> SERVING -> DONE (control) -> IDLE
+ * (telemetry). A telemetry thread that times out takes its query back
+ * with POSTED -> IDLE; once the control lcore has claimed it (SERVING) the
+ * telemetry thread waits for DONE, so the output buffer is never written
+ * after its owner returned.
+ */
+enum { QUERY_IDLE, QUERY_POSTED, QUERY_SERVING, QUERY_DONE };
+
+static struct {
+	pthread_mutex_t lock;
+	uint32_t state;
+	bool by_key;
+	uint8_t key[32];
+	uint32_t start;
+	unsigned int max;
+	struct wg_peer_info *out;
+	int result;
+	uint32_t next;
+	uint32_t total;
+} query = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+peer_info(const struct wg_peer *peer, struct wg_peer_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = peer->id;
+	memcpy(out->public_key, peer->public_key, sizeof(out->public_key));
+	wg_peer_endpoint_read(peer, &out->endpoint);
+	out->rx_bytes = __atomic_load_n(&peer->wk.rx_bytes, __ATOMIC_RELAXED);
+	out->rx_packets = __atomic_load_n(&peer->wk.rx_packets, __ATOMIC_RELAXED);
+	out->tx_bytes = __atomic_load_n(&peer->wk.tx_bytes, __ATOMIC_RELAXED);
+	out->tx_packets = __atomic_load_n(&peer->wk.tx_packets, __ATOMIC_RELAXED);
+	out->last_handshake_sec = peer->last_handshake_sec;
+	out->last_handshake_nsec = peer->last_handshake_nsec;
+	out->persistent_keepalive = peer->persistent_keepalive;
+	out->staged = (uint16_t)wg_engine_staged_count(peer);
+	out->has_psk = peer->has_psk;
+	if (peer->name != NULL)
+		snprintf(out->name, sizeof(out->name), "%s", peer->name);
+}
+
+/* Control lcore: the posted query, if any. Ids are scanned up to MAX_PEERS at worst. */
+static unsigned int
+serve_query(struct wg_dp *dp)
+{
+	uint32_t expected = QUERY_POSTED, id;
+	struct wg_peer *peer;
+	unsigned int n = 0;
+
+	if (__atomic_load_n(&query.state, __ATOMIC_RELAXED) != QUERY_POSTED ||
+			!__atomic_compare_exchange_n(&query.state, &expected, QUERY_SERVING, false,
+				__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return 0;
+	query.next = UINT32_MAX;
+	query.total = dp->peers != NULL ? wg_peers_count(dp->peers) : 0;
+	if (dp->peers == NULL) {
+		query.result = query.by_key ? -ENOENT : 0;
+	} else if (query.by_key) {
+		peer = wg_peers_lookup(dp->peers, query.key);
+		if (peer != NULL)
+			peer_info(peer, query.out);
+		query.result = peer != NULL ? 0 : -ENOENT;
+	} else {
+		for (id = query.start; id < MAX_PEERS; id++) {
+			peer = wg_peers_get(dp->peers, id);
+			if (peer == NULL)
+				continue;
+			if (n == query.max) {
+				query.next = id;
+				break;
+			}
+			peer_info(peer, &query.out[n++]);
+		}
+		query.result = (int)n;
+	}
+	__atomic_store_n(&query.state, QUERY_DONE, __ATOMIC_RELEASE);
+	return 1;
+}
+
+/* Telemetry side: post the query filled in under query.lock and wait for the answer. */
+static int
+query_run(void)
+{
+	uint64_t deadline = wg_control_now_ns() + (uint64_t)QUERY_TIMEOUT_MS * 1000000;
+	uint32_t expected;
+
+	__atomic_store_n(&query.state, QUERY_POSTED, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&query.state, __ATOMIC_ACQUIRE) != QUERY_DONE) {
+		expected = QUERY_POSTED;
+		if (wg_control_now_ns() > deadline &&
+				__atomic_compare_exchange_n(&query.state, &expected, QUERY_IDLE,
+					false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return -ETIMEDOUT;
+		usleep(QUERY_POLL_US);
+	}
+	__atomic_store_n(&query.state, QUERY_IDLE, __ATOMIC_RELAXED);
+	return query.result;
+}
+
+int
+wg_control_peers_query(struct wg_dp *dp, uint32_t start, struct wg_peer_info *out,
+	unsigned int max, uint32_t *next, uint32_t *total)
+{
+	int ret;
+
+	(void)dp;
+	if (out == NULL || max == 0 || max > WG_PEER_QUERY_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&query.lock);
+	query.by_key = false;
+	query.start = start;
+	query.max = max;
+	query.out = out;
+	ret = query_run();
+	if (next != NULL)
+		*next = ret >= 0 ? query.next : UINT32_MAX;
+	if (total != NULL)
+		*total = ret >= 0 ? query.total : 0;
+	pthread_mutex_unlock(&query.lock);
+	return ret;
+}
+
+int
+wg_control_peer_query(struct wg_dp *dp, const uint8_t public_key[32], struct wg_peer_info *out)
+{
+	int ret;
+
+	(void)dp;
+	pthread_mutex_lock(&query.lock);
+	query.by_key = true;
+	memcpy(query.key, public_key, sizeof(query.key));
+	query.max = 1;
+	query.out = out;
+	ret = query_run();
+	pthread_mutex_unlock(&query.lock);
+	return ret;
+}
+
+/* ---- the loop ---- */
+
+/* As when a peer is configured with persistent keepalive: one keepalive now (kernel). */
+static int
+start_keepalive(struct wg_peer *peer, void *arg)
+{
+	uint16_t seconds = peer->persistent_keepalive;
+
+	if (seconds != 0) {
+		peer->persistent_keepalive = 0;
+		wg_engine_peer_set_persistent_keepalive(arg, peer, seconds);
+	}
+	return 0;
 }
 
 void
@@ -265,10 +691,17 @@ wg_control_main(struct wg_dp *dp)
 	unsigned int n, i, idle_loops = 0, sleep_us = 10;
 
 	announce(dp);
+	if (dp->engine != NULL)
+		wg_peers_foreach(dp->peers, start_keepalive, dp->engine);
 	while (!wg_dp_quitting()) {
 		n = handshakes(dp);
 		for (i = 0; i < dp->n_workers; i++)
 			n += worker_rings(dp, dp->workers[i]);
+		if (dp->engine != NULL) {
+			wg_engine_timers_run(dp->engine);
+			publish_engine_stats(dp);
+		}
+		n += serve_query(dp);
 		now = rte_rdtsc();
 		if (now - last_tick >= tick) {
 			neigh_tick(dp);
@@ -298,8 +731,8 @@ drain_ring(struct rte_ring *r)
 static void
 drop_shutdown(void *ctx, void *pkt, const struct wg_neigh_key *key)
 {
-	(void)ctx;
 	(void)key;
+	hold_release(ctx);
 	control_drop(pkt, WG_DROP_shutdown);
 }
 
@@ -317,4 +750,6 @@ wg_control_drain(struct wg_dp *dp)
 	}
 	if (dp->hold != NULL)
 		wg_neigh_hold_take(dp->hold, NULL, UINT64_MAX, drop_shutdown, dp);
+	if (dp->engine != NULL)
+		publish_engine_stats(dp);
 }

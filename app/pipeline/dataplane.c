@@ -2,14 +2,16 @@
 /*
  * Setup and shutdown of the data plane: EAL, the mbuf pool sized from the
  * configuration and the worker count, ports, rings, the neighbour table,
- * RCU, then workers on every non-main lcore and the control loop on the
- * main lcore until SIGINT / SIGTERM. At the end every mbuf must be back in
- * the pool, or the run failed (exit status 3: tests rely on it).
+ * RCU, the protocol tables and engine, then workers on every non-main lcore
+ * and the control loop on the main lcore until SIGINT / SIGTERM. Teardown
+ * runs in reverse (engine, keys wiped, tables); at the end every mbuf must
+ * be back in the pool, or the run failed (exit status 3: tests rely on it).
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <rte_cycles.h>
@@ -20,6 +22,9 @@
 #include <rte_random.h>
 
 #include "control/config.h"
+#include "control/engine.h"
+#include "control/tables.h"
+#include "crypto/clock.h"
 #include "dataplane.h"
 #include "messages.h"
 #include "pipeline.h"
@@ -68,7 +73,9 @@ pool_size(unsigned int n_workers)
 	unsigned int per_worker = WG_NB_PORTS * (WG_RX_DESC + WG_TX_DESC + WG_BURST) +
 		2 * WG_WORKER_RING_SIZE;
 
-	return n_workers * per_worker + MAX_QUEUED_INCOMING_HANDSHAKES + WG_HOLD_CAP +
+	/* Held packets (staged + waiting for a neighbour) are capped by one budget. */
+	return n_workers * per_worker + MAX_QUEUED_INCOMING_HANDSHAKES +
+		RTE_MAX((unsigned int)WG_HOLD_CAP, (unsigned int)WG_DP_HOLD_BUDGET) +
 		rte_lcore_count() * POOL_CACHE * 3 / 2 + 1024;
 }
 
@@ -286,6 +293,78 @@ setup(struct wg_dp *dp, const struct wg_conf *conf, bool *configured)
 	return 0;
 }
 
+static int
+adopt(struct wg_peer *peer, void *arg)
+{
+	int ret = wg_engine_peer_adopt(arg, peer);
+
+	if (ret != 0)
+		fprintf(stderr, "wg-dpdk: peer %u: cannot set up its protocol state: %s\n",
+			peer->id, strerror(-ret));
+	return ret;
+}
+
+int
+wg_dp_engine_create(struct wg_dp *dp, const struct wg_conf *conf, uint32_t under_load_backlog)
+{
+	struct wg_tables_params tp = {
+		.name = "wgt",
+		.rcu = dp->qsbr,
+		.socket_id = (int)rte_socket_id(),
+	};
+	struct wg_engine_params ep = {
+		.name = "wge",
+		.rcu = dp->qsbr,
+		.ops = &wg_control_engine_ops,
+		.ops_arg = dp,
+		/* A current, a previous, a next keypair and a handshake per peer. */
+		.max_indices = (uint32_t)RTE_MIN(4 * (uint64_t)conf->n_peers, (uint64_t)UINT32_MAX),
+		.under_load_backlog = under_load_backlog,
+		.hold_max = WG_DP_HOLD_BUDGET,
+		.socket_id = (int)rte_socket_id(),
+	};
+	struct wg_tables t;
+	int ret;
+
+	ret = wg_tables_build(&t, conf, &tp);
+	if (ret != 0) {
+		fprintf(stderr, "wg-dpdk: cannot build the peer tables: %s\n", strerror(-ret));
+		return ret;
+	}
+	dp->peers = t.peers;
+	dp->allowedips = t.allowedips;
+	ep.peers = dp->peers;
+	ep.allowedips = dp->allowedips;
+	dp->engine = wg_engine_create(&ep);
+	if (dp->engine == NULL) {
+		fprintf(stderr, "wg-dpdk: cannot create the protocol engine: %s\n",
+			rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	if (wg_engine_set_private_key(dp->engine, conf->private_key) != 0)
+		fprintf(stderr, "wg-dpdk: warning: interface.private-key is all zero: "
+			"no handshake can complete\n");
+	ret = wg_peers_foreach(dp->peers, adopt, dp->engine);
+	if (ret != 0)
+		return ret;
+	dp->index = wg_engine_index(dp->engine);
+	return 0;
+}
+
+/* Workers stopped: the engine (staged packets freed, keys wiped), then the tables. */
+static void
+engine_free(struct wg_dp *dp)
+{
+	struct wg_tables t = { .peers = dp->peers, .allowedips = dp->allowedips };
+
+	dp->index = NULL;
+	wg_engine_free(dp->engine);
+	dp->engine = NULL;
+	wg_tables_free(&t);
+	dp->peers = NULL;
+	dp->allowedips = NULL;
+}
+
 static void
 teardown(struct wg_dp *dp)
 {
@@ -350,22 +429,50 @@ wg_dp_destroy(struct wg_dp *dp)
 	unsigned int role;
 
 	wg_control_drain(dp);
+	engine_free(dp);
 	for (role = 0; role < WG_NB_PORTS; role++)
 		if (dp->configured[role])
 			wg_port_close(&dp->port[role]);
-	/* The dataplane holds no keys yet: the configuration's are wiped by wg_config_free(). */
+	/* Engine and peer keys are wiped above, the configuration's by wg_config_free(). */
 	if (dp->pool != NULL)
 		rc = check_pool(dp);
 	teardown(dp);
 	return rc;
 }
 
+/* A positive integer from the environment: 0 when unset, -1 (after a message) when invalid. */
+static long
+env_number(const char *name, long max)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > max) {
+		fprintf(stderr, "wg-dpdk: %s=%s: expected an integer from 1 to %ld\n", name, v,
+			max);
+		return -1;
+	}
+	return n;
+}
+
 int
 wg_dataplane_run(const struct wg_conf *conf, int eal_argc, char **eal_argv)
 {
 	int rc = WG_DATAPLANE_RUNTIME_ERROR;
+	long speedup, threshold;
 	struct wg_dp *dp;
 
+	speedup = env_number("WG_DPDK_CLOCK_SPEEDUP", 1000000);
+	threshold = env_number("WG_DPDK_UNDER_LOAD_THRESHOLD", MAX_QUEUED_INCOMING_HANDSHAKES);
+	if (speedup < 0 || threshold < 0)
+		return WG_DATAPLANE_RUNTIME_ERROR;
+	if (speedup > 1)
+		wg_clock_set_speedup((uint32_t)speedup);
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "wg-dpdk: EAL initialisation failed: %s\n",
 			rte_strerror(rte_errno));
@@ -377,8 +484,12 @@ wg_dataplane_run(const struct wg_conf *conf, int eal_argc, char **eal_argv)
 	wg_telemetry_register();
 	dp = wg_dp_create(conf);
 	if (dp != NULL) {
-		run(dp);
-		rc = wg_dp_destroy(dp);
+		if (wg_dp_engine_create(dp, conf, (uint32_t)threshold) == 0) {
+			run(dp);
+			rc = wg_dp_destroy(dp);
+		} else {
+			wg_dp_destroy(dp);
+		}
 	}
 	rte_eal_cleanup();
 	return rc;

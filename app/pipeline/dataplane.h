@@ -1,9 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The data plane's entry point: EAL, ports, lcores, until SIGINT / SIGTERM. */
+/*
+ * The data plane's entry point, and the glue between it and the protocol
+ * engine of the control lcore that telemetry and tests use.
+ */
 #ifndef WG_DATAPLANE_H
 #define WG_DATAPLANE_H
 
-struct wg_conf;
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/config.h"
+
+struct wg_dp;
+struct wg_engine_ops;
+struct wg_engine_stats;
 
 /* Exit statuses (config.md). */
 enum {
@@ -14,16 +24,81 @@ enum {
 /*
  * Initialise EAL with eal_argv (eal_argv[0] is the program name, as in
  * main's argv), set up both ports of conf with one RX and one TX queue per
- * worker (every EAL lcore but the main one), run the workers and the
- * control loop (on the main lcore) until SIGINT or SIGTERM, then stop the
- * ports and check that every mbuf is back in its pool.
+ * worker (every EAL lcore but the main one), build the peer and allowed-IPs
+ * tables and the protocol engine from conf, run the workers and the control
+ * loop (on the main lcore) until SIGINT or SIGTERM, then stop the ports, free
+ * the engine and the tables (keys wiped) and check that every mbuf is back in
+ * its pool.
  *
- * Environment: WG_DPDK_IDLE=0 keeps the workers polling when idle (default 1:
- * pause, then sleep, so that a shared CPU is not starved).
+ * Environment:
+ *   WG_DPDK_IDLE=0 keeps the workers polling when idle (default 1: pause,
+ *       then sleep, so that a shared CPU is not starved);
+ *   WG_DPDK_CLOCK_SPEEDUP=N runs the protocol clock N times faster (timers,
+ *       rekeys, ages; TAI64N and handshake times stay on the wall clock);
+ *   WG_DPDK_UNDER_LOAD_THRESHOLD=N: handshake messages queued behind the
+ *       one being processed from which the engine is under load (cookies,
+ *       rate limit); default MAX_QUEUED_INCOMING_HANDSHAKES / 8 = 512.
  *
  * Returns WG_DATAPLANE_OK, or WG_DATAPLANE_RUNTIME_ERROR after printing the
  * reason to stderr.
  */
 int wg_dataplane_run(const struct wg_conf *conf, int eal_argc, char **eal_argv);
+
+/*
+ * After wg_dp_create(): the peer and allowed-IPs tables from conf, the
+ * receiver-index table and the engine (private key, every configured peer
+ * adopted), published in dp for the workers, with one hold budget for
+ * staged packets and packets waiting for ARP / ND. under_load_backlog 0: the
+ * engine's default. 0 or a negative errno (message printed); wg_dp_destroy()
+ * frees what was built either way.
+ */
+int wg_dp_engine_create(struct wg_dp *dp, const struct wg_conf *conf,
+	uint32_t under_load_backlog);
+
+/* control.c: the engine's output (arg: the struct wg_dp). */
+extern const struct wg_engine_ops wg_control_engine_ops;
+
+/* Packets the control lcore may hold (staged + waiting for a neighbour), all peers. */
+enum { WG_DP_HOLD_BUDGET = 8192 };
+
+/*
+ * A copy of one peer taken by the control lcore between two packets, so
+ * that endpoint, counters and handshake time belong together.
+ */
+struct wg_peer_info {
+	uint32_t id;
+	uint8_t public_key[32];
+	struct wg_endpoint endpoint;	/* family 0: none */
+	uint64_t rx_bytes;
+	uint64_t rx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_packets;
+	uint64_t last_handshake_sec;	/* wall clock, 0: never */
+	uint32_t last_handshake_nsec;
+	uint16_t persistent_keepalive;
+	uint16_t staged;
+	bool has_psk;
+	char name[64];			/* "" when none */
+};
+
+enum { WG_PEER_QUERY_MAX = 64 };
+
+/*
+ * Any thread but the control lcore (telemetry): copies of up to max peers
+ * (at most WG_PEER_QUERY_MAX) whose id is >= start, in id order. Returns how
+ * many, with *next the id to ask for next (UINT32_MAX after the last peer)
+ * and *total the number of peers; -ETIMEDOUT when the control loop did not
+ * answer within a second (stopping), -EINVAL.
+ */
+int wg_control_peers_query(struct wg_dp *dp, uint32_t start, struct wg_peer_info *out,
+	unsigned int max, uint32_t *next, uint32_t *total);
+/* Same for the peer with this public key: 0, -ENOENT, -ETIMEDOUT. */
+int wg_control_peer_query(struct wg_dp *dp, const uint8_t public_key[32],
+	struct wg_peer_info *out);
+/*
+ * The engine's counters as last published by the control lcore (each
+ * counter read atomically; all zero before the engine ran). Any thread.
+ */
+void wg_control_engine_stats(struct wg_engine_stats *out);
 
 #endif

@@ -4,6 +4,13 @@
  * Callbacks run on DPDK's telemetry thread: counters are read with relaxed
  * loads, the neighbour table through its sequence locks, and the data plane
  * is detached (and waited for) before it is freed.
+ *
+ * Peers are never read here: /wg/peers and /wg/peer ask the control lcore
+ * (the only writer of the peer table) for copies taken between two of its
+ * packets (wg_control_peers_query), so a peer's endpoint, counters and
+ * handshake time belong together and a peer is never read while it is
+ * being freed. The engine's counters are the copy the control lcore
+ * publishes every loop (wg_control_engine_stats).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -13,7 +20,10 @@
 #include <rte_lcore.h>
 #include <rte_pause.h>
 #include <rte_telemetry.h>
+#include <sodium.h>
 
+#include "control/engine.h"
+#include "dataplane.h"
 #include "pipeline.h"
 
 static struct wg_dp *active;
@@ -87,6 +97,37 @@ add_by_lcore(struct rte_tel_data *d, const char *name, bool drop, unsigned int i
 		rte_tel_data_free(a);
 }
 
+/* The engine's counters: hs_<result> per handshake message, engine_<what>. */
+static void
+add_engine_stats(struct rte_tel_data *d)
+{
+	char name[RTE_TEL_MAX_STRING_LEN];
+	struct wg_engine_stats e;
+	unsigned int i;
+
+	wg_control_engine_stats(&e);
+	for (i = 0; i < WG_HS_COUNT; i++) {
+		snprintf(name, sizeof(name), "hs_%s", wg_engine_hs_result_name(i));
+		rte_tel_data_add_dict_u64(d, name, e.hs[i]);
+	}
+#define ENGINE_STAT(field) rte_tel_data_add_dict_u64(d, "engine_" #field, e.field)
+	ENGINE_STAT(initiations_sent);
+	ENGINE_STAT(responses_sent);
+	ENGINE_STAT(cookies_sent);
+	ENGINE_STAT(keepalives_sent);
+	ENGINE_STAT(handshakes_completed);
+	ENGINE_STAT(no_endpoint);
+	ENGINE_STAT(staged);
+	ENGINE_STAT(staged_sent);
+	ENGINE_STAT(staged_dropped);
+	ENGINE_STAT(staged_over_cap);
+	ENGINE_STAT(events);
+	ENGINE_STAT(timers_fired);
+	ENGINE_STAT(gave_up);
+	ENGINE_STAT(keys_zeroed);
+#undef ENGINE_STAT
+}
+
 /* Totals, then per lcore (in the order of "lcores") every counter that is not zero. */
 static int
 cmd_stats(const char *cmd __rte_unused, const char *params __rte_unused,
@@ -101,6 +142,7 @@ cmd_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	wg_stats_sum(&total);
 	rte_tel_data_start_dict(d);
 	add_stats(d, &total);
+	add_engine_stats(d);
 	rte_tel_data_start_array(lcores, RTE_TEL_INT_VAL);
 	RTE_LCORE_FOREACH(lcore)
 		rte_tel_data_add_array_int(lcores, (int)lcore);
@@ -232,6 +274,154 @@ cmd_ports(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* ---- peers ---- */
+
+enum { KEY_B64_LEN = 45 };	/* 44 characters and the NUL */
+
+static void
+endpoint_str(const struct wg_endpoint *ep, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (ep->family == 0) {
+		snprintf(buf, size, "(none)");
+		return;
+	}
+	addr_str(ep->family, ep->addr, ip, sizeof(ip));
+	snprintf(buf, size, ep->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, ep->port);
+}
+
+static void
+key_str(const uint8_t key[32], char out[KEY_B64_LEN])
+{
+	sodium_bin2base64(out, KEY_B64_LEN, key, 32, sodium_base64_VARIANT_ORIGINAL);
+}
+
+static struct rte_tel_data *
+array_new(enum rte_tel_value_type type)
+{
+	struct rte_tel_data *a = rte_tel_data_alloc();
+
+	if (a != NULL)
+		rte_tel_data_start_array(a, type);
+	return a;
+}
+
+static void
+dict_add_array(struct rte_tel_data *d, const char *name, struct rte_tel_data *a)
+{
+	if (a != NULL && rte_tel_data_add_dict_container(d, name, a, 0) != 0)
+		rte_tel_data_free(a);
+}
+
+/*
+ * "/wg/peers,START": up to 64 peers with id >= START (default 0), as
+ * parallel arrays (DPDK 22.11 telemetry nests one level only): public_key,
+ * endpoint, rx_bytes, tx_bytes, last_handshake (unix seconds, 0: never);
+ * "next" is the START of the next page, -1 after the last peer.
+ */
+static int
+cmd_peers(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	struct rte_tel_data *keys, *eps, *rx, *tx, *hs;
+	struct wg_peer_info *info;
+	char buf[RTE_TEL_MAX_STRING_LEN], key[KEY_B64_LEN];
+	uint32_t next, total;
+	unsigned long start = 0;
+	struct wg_dp *dp;
+	char *end;
+	int n, i;
+
+	if (params != NULL && *params != '\0') {
+		start = strtoul(params, &end, 10);
+		if (*end != '\0' || start > UINT32_MAX)
+			return -EINVAL;
+	}
+	info = calloc(WG_PEER_QUERY_MAX, sizeof(*info));
+	if (info == NULL)
+		return -ENOMEM;
+	dp = dp_get();
+	if (dp == NULL) {
+		free(info);
+		return -ENODEV;
+	}
+	n = wg_control_peers_query(dp, (uint32_t)start, info, WG_PEER_QUERY_MAX, &next, &total);
+	dp_put();
+	if (n < 0) {
+		free(info);
+		return n;
+	}
+	keys = array_new(RTE_TEL_STRING_VAL);
+	eps = array_new(RTE_TEL_STRING_VAL);
+	rx = array_new(RTE_TEL_U64_VAL);
+	tx = array_new(RTE_TEL_U64_VAL);
+	hs = array_new(RTE_TEL_U64_VAL);
+	for (i = 0; i < n && keys != NULL && eps != NULL && rx != NULL && tx != NULL &&
+			hs != NULL; i++) {
+		key_str(info[i].public_key, key);
+		rte_tel_data_add_array_string(keys, key);
+		endpoint_str(&info[i].endpoint, buf, sizeof(buf));
+		rte_tel_data_add_array_string(eps, buf);
+		rte_tel_data_add_array_u64(rx, info[i].rx_bytes);
+		rte_tel_data_add_array_u64(tx, info[i].tx_bytes);
+		rte_tel_data_add_array_u64(hs, info[i].last_handshake_sec);
+	}
+	sodium_memzero(info, WG_PEER_QUERY_MAX * sizeof(*info));
+	free(info);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "total", total);
+	rte_tel_data_add_dict_u64(d, "start", start);
+	rte_tel_data_add_dict_int(d, "next", next == UINT32_MAX ? -1 : (int)next);
+	rte_tel_data_add_dict_int(d, "count", n);
+	dict_add_array(d, "public_key", keys);
+	dict_add_array(d, "endpoint", eps);
+	dict_add_array(d, "rx_bytes", rx);
+	dict_add_array(d, "tx_bytes", tx);
+	dict_add_array(d, "last_handshake", hs);
+	return 0;
+}
+
+/* "/wg/peer,PUBLIC_KEY" (base64): one peer's details. */
+static int
+cmd_peer(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	char buf[RTE_TEL_MAX_STRING_LEN], key[KEY_B64_LEN];
+	struct wg_peer_info info;
+	uint8_t pub[32];
+	size_t len = 0;
+	struct wg_dp *dp;
+	int ret;
+
+	if (params == NULL || sodium_base642bin(pub, sizeof(pub), params, strlen(params), NULL,
+			&len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || len != sizeof(pub))
+		return -EINVAL;
+	dp = dp_get();
+	if (dp == NULL)
+		return -ENODEV;
+	ret = wg_control_peer_query(dp, pub, &info);
+	dp_put();
+	if (ret != 0)
+		return ret;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "id", info.id);
+	key_str(info.public_key, key);
+	rte_tel_data_add_dict_string(d, "public_key", key);
+	if (info.name[0] != '\0')
+		rte_tel_data_add_dict_string(d, "name", info.name);
+	endpoint_str(&info.endpoint, buf, sizeof(buf));
+	rte_tel_data_add_dict_string(d, "endpoint", buf);
+	rte_tel_data_add_dict_u64(d, "rx_bytes", info.rx_bytes);
+	rte_tel_data_add_dict_u64(d, "rx_packets", info.rx_packets);
+	rte_tel_data_add_dict_u64(d, "tx_bytes", info.tx_bytes);
+	rte_tel_data_add_dict_u64(d, "tx_packets", info.tx_packets);
+	rte_tel_data_add_dict_u64(d, "last_handshake", info.last_handshake_sec);
+	rte_tel_data_add_dict_u64(d, "last_handshake_nsec", info.last_handshake_nsec);
+	rte_tel_data_add_dict_u64(d, "persistent_keepalive", info.persistent_keepalive);
+	rte_tel_data_add_dict_u64(d, "staged", info.staged);
+	rte_tel_data_add_dict_int(d, "preshared_key", info.has_psk);
+	return 0;
+}
+
 void
 wg_telemetry_register(void)
 {
@@ -249,4 +439,10 @@ wg_telemetry_register(void)
 	rte_telemetry_register_cmd("/wg/neigh", cmd_neigh,
 		"Neighbour table: port address mac state");
 	rte_telemetry_register_cmd("/wg/ports", cmd_ports, "Ports, addresses, MTU, workers");
+	rte_telemetry_register_cmd("/wg/peers", cmd_peers,
+		"Up to 64 peers from an id (parallel arrays; next: the following page, -1 at the "
+		"end). Parameters: int start");
+	rte_telemetry_register_cmd("/wg/peer", cmd_peer,
+		"One peer: endpoint, counters, last handshake. Parameters: string public key "
+		"(base64)");
 }

@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# End to end: wg-dpdk (net_af_packet over veth) between three wireguard-go
+# peers on its WAN side and a LAN host, each in its own namespace:
+#
+#   [p1] e1 --+
+#   [p2] e2 --+-- br (bridge, [sw]) -- sd ==veth== wd [wg-dpdk] ld ==veth== lh [lan]
+#   [p3] e3 --+
+#
+#   p1 10.192.1.0/24 fd01:1::/64  endpoint configured in wg-dpdk, none in p1:
+#                                 wg-dpdk initiates (LAN traffic staged first)
+#   p2 10.192.2.0/24 fd01:2::/64  no endpoint in wg-dpdk: p2 initiates (responder)
+#   p3 10.192.3.0/24 fd01:3::/64  p3 initiates over IPv6 outer
+#
+# Checks: handshakes both ways, ping both ways (IPv4 and IPv6 inner), iperf3
+# TCP both directions, the first LAN packet to p1 (staged before any session)
+# arrives, a peer cannot use another peer's prefix as source, byte counters
+# exact (wireguard-go's `wg show` against wg-dpdk's /wg/peer), /wg/peers and
+# /wg/stats counters, then SIGTERM and exit status 0 (no mbuf leaked).
+#   tests/integration/test_tunnel.sh [path/to/wg-dpdk]     (root)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+WG_DPDK=${1:-${WG_DPDK:-build/app/wg-dpdk}}
+
+it_init tunnel 280
+it_require wireguard-go wg iperf3 ip ping ss ethtool timeout dpdk-telemetry.py
+[ -c /dev/net/tun ] || it_skip "no /dev/net/tun"
+[ -x "$WG_DPDK" ] || it_skip "no binary at $WG_DPDK"
+
+NS_DP=$(it_name tdp)
+NS_SW=$(it_name tsw)
+NS_LAN=$(it_name tlan)
+PREFIX=wgt-$IT_SFX
+it_defer rm -rf "/var/run/dpdk/$PREFIX"
+
+# ---- topology ----
+it_netns_add "$NS_DP"
+it_netns_add "$NS_SW"
+it_netns_add "$NS_LAN"
+WD=$(it_name wd)
+LD=$(it_name ld)
+SD=$(it_name sd)
+LH=$(it_name lh)
+BR=$(it_name br)
+it_run ip -n "$NS_SW" link add "$BR" type bridge mcast_snooping 0 || it_fail "bridge"
+it_run ip -n "$NS_SW" link set "$BR" up
+# The DPDK ends: no kernel IPv6 chatter on them.
+it_veth "$NS_DP" "$WD" "$NS_SW" "$SD" no-ipv6-a tx-off-b || it_fail "veth wan"
+it_veth "$NS_DP" "$LD" "$NS_LAN" "$LH" no-ipv6-a tx-off-b || it_fail "veth lan"
+it_run ip -n "$NS_SW" link set "$SD" master "$BR"
+it_ns "$NS_LAN" sysctl -qw "net.ipv6.conf.$LH.accept_dad=0"
+it_addr "$NS_LAN" "$LH" 10.0.0.2/24
+it_addr "$NS_LAN" "$LH" fd00::2/64
+it_run ip -n "$NS_LAN" route add 10.192.0.0/16 via 10.0.0.1
+it_run ip -n "$NS_LAN" route add fd01::/16 via fd00::1
+
+declare -A NS_P E_P WG_P PRIV PUB
+for i in 1 2 3; do
+	NS_P[$i]=$(it_name tp$i)
+	E_P[$i]=$(it_name e$i)
+	WG_P[$i]=$(it_name wgp$i)
+	it_netns_add "${NS_P[$i]}"
+	s=$(it_name s$i)
+	# wireguard-go's UDP leaves with a finished checksum (tx off on its end).
+	it_veth "${NS_P[$i]}" "${E_P[$i]}" "$NS_SW" "$s" tx-off-a || it_fail "veth p$i"
+	it_run ip -n "$NS_SW" link set "$s" master "$BR"
+	it_ns "${NS_P[$i]}" sysctl -qw "net.ipv6.conf.${E_P[$i]}.accept_dad=0"
+	it_addr "${NS_P[$i]}" "${E_P[$i]}" "198.51.100.1$i/24"
+	it_addr "${NS_P[$i]}" "${E_P[$i]}" "2001:db8:1::1$i/64"
+	it_keypair "PRIV[$i]" "PUB[$i]"
+done
+it_keypair DP_PRIV DP_PUB
+
+# ---- wg-dpdk ----
+cat >"$IT_DIR/wg.yaml" <<YAML
+version: 1
+interface:
+  private-key: $DP_PRIV
+  listen-port: 51820
+  mtu: 1420
+dpdk:
+  eal-args: [-l, "0-1", --no-huge, -m, "512", --no-pci, --file-prefix=$PREFIX,
+             --log-level=lib.eal:warning,
+             "--vdev=net_af_packet0,iface=$WD", "--vdev=net_af_packet1,iface=$LD"]
+ports:
+  wan:
+    device: net_af_packet0
+    address: [198.51.100.1/24, "2001:db8:1::1/64"]
+  lan:
+    device: net_af_packet1
+    address: [10.0.0.1/24, "fd00::1/64"]
+peers:
+  - name: p1
+    public-key: ${PUB[1]}
+    endpoint: 198.51.100.11:51820
+    allowed-ips: [10.192.1.0/24, "fd01:1::/64"]
+  - name: p2
+    public-key: ${PUB[2]}
+    allowed-ips: [10.192.2.0/24, "fd01:2::/64"]
+  - name: p3
+    public-key: ${PUB[3]}
+    allowed-ips: [10.192.3.0/24, "fd01:3::/64"]
+YAML
+
+telemetry() {
+	echo "$1" | timeout 10 dpdk-telemetry.py -f "$PREFIX" 2>/dev/null |
+		"$IT_PY" -c '
+import json, sys
+text = sys.stdin.read()
+# The connection banner, then one JSON object per command: keep the last.
+objs, dec, i = [], json.JSONDecoder(), 0
+while True:
+	j = text.find("{", i)
+	if j < 0:
+		break
+	try:
+		obj, end = dec.raw_decode(text, j)
+	except ValueError:
+		i = j + 1
+		continue
+	objs.append(obj)
+	i = end
+print(json.dumps(objs[-1]) if objs else "{}")'
+}
+
+# A field of the last telemetry answer in $IT_DIR/tel.json ("a.b" for nesting).
+tel_field() {
+	"$IT_PY" - "$IT_DIR/tel.json" "$1" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+v = v[next(iter(v))]
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)
+PY
+}
+
+it_spawn wgdpdk "$NS_DP" env WG_DPDK_IDLE=1 "$WG_DPDK" --conf "$IT_DIR/wg.yaml"
+DP_PID=$IT_LAST_PID
+it_wait_for "[ -S /var/run/dpdk/$PREFIX/dpdk_telemetry.v2 ] || ! kill -0 $DP_PID" 30 ||
+	it_fail "wg-dpdk did not start"
+kill -0 "$DP_PID" 2>/dev/null || it_fail "wg-dpdk exited at start"
+it_wait_for "telemetry /wg/ports | grep -q wan_mac" 10 || it_fail "no telemetry"
+
+# ---- wireguard-go peers ----
+for i in 1 2 3; do
+	ns=${NS_P[$i]}
+	wg=${WG_P[$i]}
+	it_wggo_start "$ns" "$wg" || it_fail "wireguard-go p$i did not start"
+	it_wggo_conf "$ns" "$wg" "${PRIV[$i]}" 51820 || it_fail "wg set p$i"
+	case $i in
+	1) ep=- ;;				# wg-dpdk initiates
+	2) ep=198.51.100.1:51820 ;;
+	3) ep="[2001:db8:1::1]:51820" ;;	# IPv6 outer
+	esac
+	it_wggo_peer "$ns" "$wg" "$DP_PUB" "$ep" 10.0.0.0/24,fd00::/64 || it_fail "wg peer p$i"
+	it_addr "$ns" "$wg" "10.192.$i.2/24"
+	it_addr "$ns" "$wg" "fd01:$i::2/64"
+	it_route "$ns" 10.0.0.0/24 "$wg"
+	it_route "$ns" fd00::/64 "$wg"
+done
+
+# ---- wg-dpdk as the initiator: the first LAN packet to p1 is staged ----
+# One echo request, no retry: the reply proves the staged packet went out
+# once the handshake wg-dpdk started completed.
+it_run timeout 15 ip netns exec "$NS_LAN" ping -n -c 1 -W 8 10.192.1.2 ||
+	it_fail "first packet to p1 (staged, wg-dpdk initiates) not answered"
+hs=$(it_wg_handshake "${NS_P[1]}" "${WG_P[1]}" "$DP_PUB") || it_fail "p1: no peer entry"
+[ "$hs" -gt 0 ] || it_fail "p1: no handshake recorded"
+it_ping "$NS_LAN" 10.192.1.2 3 || it_fail "ping LAN -> p1 (IPv4)"
+it_ping "$NS_LAN" fd01:1::2 3 || it_fail "ping LAN -> p1 (IPv6)"
+it_ping "${NS_P[1]}" 10.0.0.2 3 || it_fail "ping p1 -> LAN (IPv4)"
+
+# ---- wg-dpdk as the responder: p2 (IPv4 outer) and p3 (IPv6 outer) ----
+for i in 2 3; do
+	it_ping "${NS_P[$i]}" 10.0.0.2 3 || it_fail "ping p$i -> LAN (IPv4, p$i initiates)"
+	hs=$(it_wg_handshake "${NS_P[$i]}" "${WG_P[$i]}" "$DP_PUB") || it_fail "p$i: no peer"
+	[ "$hs" -gt 0 ] || it_fail "p$i: no handshake recorded"
+	it_ping "${NS_P[$i]}" fd00::2 3 || it_fail "ping p$i -> LAN (IPv6)"
+	it_ping "$NS_LAN" "10.192.$i.2" 3 || it_fail "ping LAN -> p$i (IPv4)"
+	it_ping "$NS_LAN" "fd01:$i::2" 3 || it_fail "ping LAN -> p$i (IPv6)"
+done
+
+# ---- iperf3 TCP both directions (bounded: no loss, so counters stay exact) ----
+bps=$(it_iperf_tcp "${NS_P[2]}" 10.192.2.2 "$NS_LAN" 2 100M -w 64K) ||
+	it_fail "iperf3 TCP LAN -> p2"
+b1=$(it_json "$IT_DIR/iperf_last.json" end.sum_received.bytes)
+it_log "iperf3 LAN -> p2: $bps bit/s, $b1 bytes"
+bps=$(it_iperf_tcp "$NS_LAN" 10.0.0.2 "${NS_P[3]}" 2 100M -w 64K) ||
+	it_fail "iperf3 TCP p3 -> LAN"
+b2=$(it_json "$IT_DIR/iperf_last.json" end.sum_received.bytes)
+it_log "iperf3 p3 -> LAN: $bps bit/s, $b2 bytes"
+[ "$b1" -gt 1000000 ] && [ "$b2" -gt 1000000 ] ||
+	it_fail "iperf3 carried too little: $b1 and $b2 bytes"
+
+# ---- each peer only its own prefixes ----
+# p1 sends from an address of p2's prefix: wireguard-go encrypts it (10.0.0.2
+# is in its allowed IPs), wg-dpdk must refuse it after decryption.
+it_telemetry_stat() {
+	telemetry /wg/stats >"$IT_DIR/tel.json" && tel_field "$1"
+}
+mism0=$(it_telemetry_stat drop_allowedips_src_mismatch) || it_fail "/wg/stats"
+it_addr "${NS_P[1]}" "${WG_P[1]}" 10.192.2.99/32
+if timeout 10 ip netns exec "${NS_P[1]}" ping -n -q -c 2 -i 0.2 -W 1 -I 10.192.2.99 10.0.0.2 \
+		>>"$IT_LOG" 2>&1; then
+	it_fail "p1 reached the LAN with a source of p2's prefix"
+fi
+mism1=$(it_telemetry_stat drop_allowedips_src_mismatch) || it_fail "/wg/stats"
+[ "$mism1" -ge $((mism0 + 2)) ] ||
+	it_fail "allowedips_src_mismatch went from $mism0 to $mism1, expected +2"
+# LAN traffic to p2's prefix reaches p2, not p1 (which now holds 10.192.2.99).
+it_ping "$NS_LAN" 10.192.2.2 2 || it_fail "ping LAN -> p2 after the spoofing attempt"
+if timeout 10 ip netns exec "$NS_LAN" ping -n -q -c 1 -W 2 10.192.2.99 >>"$IT_LOG" 2>&1; then
+	it_fail "LAN reached p1's 10.192.2.99 through p2's prefix"
+fi
+
+# ---- exact byte counters: wireguard-go's wg show against wg-dpdk's /wg/peer ----
+GO_RX=0 GO_TX=0 DP_RX=0 DP_TX=0
+counters_agree() {
+	local i=$1 go
+	go=$(it_wg_counters "${NS_P[$i]}" "${WG_P[$i]}" "$DP_PUB") || return 1
+	read -r GO_RX GO_TX <<<"$go"
+	telemetry "/wg/peer,${PUB[$i]}" >"$IT_DIR/tel.json" || return 1
+	DP_RX=$(tel_field rx_bytes) && DP_TX=$(tel_field tx_bytes) || return 1
+	it_log "p$i: wireguard-go rx $GO_RX tx $GO_TX, wg-dpdk rx $DP_RX tx $DP_TX"
+	[ "$GO_TX" -eq "$DP_RX" ] && [ "$GO_RX" -eq "$DP_TX" ] && [ "$DP_RX" -gt 0 ]
+}
+for i in 1 2 3; do
+	it_wait_for "counters_agree $i" 15 ||
+		it_fail "p$i counters: wireguard-go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
+done
+[ "$DP_RX" -gt "$b2" ] || it_fail "wg-dpdk received $DP_RX bytes from p3, under iperf3's $b2"
+
+# ---- telemetry: the peer list and the counters ----
+telemetry /wg/peers >"$IT_DIR/tel.json" || it_fail "/wg/peers"
+[ "$(tel_field total)" -eq 3 ] && [ "$(tel_field count)" -eq 3 ] &&
+	[ "$(tel_field next)" -eq -1 ] || it_fail "/wg/peers: $(cat "$IT_DIR/tel.json")"
+for i in 1 2 3; do
+	grep -qF "${PUB[$i]}" "$IT_DIR/tel.json" || it_fail "/wg/peers lacks p$i"
+done
+[ "$(tel_field endpoint.1)" = "198.51.100.12:51820" ] ||
+	it_fail "/wg/peers: p2 endpoint $(tel_field endpoint.1)"
+[ "$(tel_field endpoint.2)" = "[2001:db8:1::13]:51820" ] ||
+	it_fail "/wg/peers: p3 endpoint $(tel_field endpoint.2)"
+[ "$(tel_field last_handshake.0)" -gt 0 ] || it_fail "/wg/peers: p1 last handshake 0"
+telemetry /wg/peers,1 >"$IT_DIR/tel.json" || it_fail "/wg/peers,1"
+[ "$(tel_field count)" -eq 2 ] || it_fail "/wg/peers,1: $(cat "$IT_DIR/tel.json")"
+
+telemetry /wg/stats >"$IT_DIR/tel.json" || it_fail "/wg/stats"
+it_log "stats: $(cut -c1-4000 "$IT_DIR/tel.json")"
+stat_ge() {
+	local v
+	v=$(tel_field "$1") || it_fail "/wg/stats has no $1"
+	[ "$v" -ge "$2" ] || it_fail "/wg/stats $1 = $v, expected >= $2"
+}
+stat_ge handshakes_rx 3
+stat_ge hs_initiation 2		# p2 and p3
+stat_ge hs_response 1		# p1 answered wg-dpdk's initiation
+stat_ge engine_initiations_sent 1
+stat_ge engine_responses_sent 2
+stat_ge engine_staged 1
+stat_ge engine_staged_sent 1
+stat_ge decrypted 1000
+stat_ge encrypted 1000
+stat_ge drop_allowedips_src_mismatch 2
+[ "$(tel_field hs_bad_mac1)" -eq 0 ] || it_fail "/wg/stats: handshakes with a bad mac1"
+
+# ---- clean shutdown: exit 0 means every mbuf came back ----
+kill -TERM "$DP_PID"
+it_wait_exit "$DP_PID" 20 || it_fail "wg-dpdk exit status $IT_STATUS after SIGTERM"
+it_pass "3 wireguard-go peers, both roles, IPv4/IPv6, iperf3 both ways, exact counters"
