@@ -10,3 +10,154 @@ BUILD=${BUILD:-build}
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
 ninja -C "$BUILD" >/dev/null
 "$BUILD/app/wg-dpdk" --version
+
+# ---- the demo: wg-dpdk between a wireguard-go peer and a LAN host ----
+# conf/demo.yaml describes the topology; everything below is undone on exit.
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: the rest needs root (network namespaces, af_packet)" >&2
+	exit 1
+fi
+[ -c /dev/net/tun ] || { echo "demo: no /dev/net/tun for wireguard-go" >&2; exit 1; }
+
+WG_DPDK=$BUILD/app/wg-dpdk
+CONF=conf/demo.yaml
+NS_DP=wgdemo-dp
+NS_PEER=wgdemo-peer
+NS_LAN=wgdemo-lan
+WG_IF=wgdemo0
+PREFIX=wg-demo
+# Example key of the peer in conf/demo.yaml (public in this repository).
+PEER_KEY=uL1pO3MZVA+NPWAhmcTYpGmHNB+8GV1/Ev5EWsuYSVs=
+DP_PUB=$(wg pubkey <conf/keys/wg0.key)
+TMP=$(mktemp -d /tmp/wg-demo.XXXXXX)
+DP_PID=
+GO_PID=
+
+cleanup() {
+	set +e
+	if [ -n "$DP_PID" ] && kill -0 "$DP_PID" 2>/dev/null; then
+		kill -TERM "$DP_PID"
+		sleep 2
+		kill -KILL "$DP_PID" 2>/dev/null
+	fi
+	[ -z "$GO_PID" ] || kill -TERM "$GO_PID" 2>/dev/null
+	for ns in "$NS_PEER" "$NS_LAN" "$NS_DP"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$TMP" "/var/run/dpdk/$PREFIX" "/var/run/wireguard/$WG_IF.sock"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+step() { printf '\n==> %s\n' "$*"; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+telemetry() {
+	echo "$1" | timeout 10 dpdk-telemetry.py -f "$PREFIX" 2>/dev/null |
+		/usr/bin/python3 -c '
+import json, sys
+text, dec, i, last = sys.stdin.read(), json.JSONDecoder(), 0, None
+while (j := text.find("{", i)) >= 0:
+	try:
+		last, i = dec.raw_decode(text, j)
+	except ValueError:
+		i = j + 1
+print(json.dumps(last) if last else "{}")'
+}
+
+# A previous run killed hard may have left its namespaces: they are the demo's own.
+for ns in "$NS_PEER" "$NS_LAN" "$NS_DP"; do
+	ip netns del "$ns" 2>/dev/null || true
+done
+
+step "topology: $NS_PEER (wireguard-go) -- $NS_DP (wg-dpdk) -- $NS_LAN"
+for ns in "$NS_DP" "$NS_PEER" "$NS_LAN"; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+done
+ip -n "$NS_DP" link add wgdemo-wan type veth peer name wgdemo-p netns "$NS_PEER"
+ip -n "$NS_DP" link add wgdemo-lan type veth peer name wgdemo-l netns "$NS_LAN"
+for dev in wgdemo-wan wgdemo-lan; do
+	# DPDK owns these ends: keep the kernel quiet on them.
+	in_ns "$NS_DP" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
+	ip -n "$NS_DP" link set "$dev" up
+done
+# The kernel ends finish their checksums in software (net_af_packet needs it).
+in_ns "$NS_PEER" ethtool -K wgdemo-p tx off >/dev/null
+in_ns "$NS_LAN" ethtool -K wgdemo-l tx off >/dev/null
+in_ns "$NS_LAN" sysctl -qw net.ipv6.conf.wgdemo-l.accept_dad=0
+ip -n "$NS_PEER" addr add 198.51.100.2/24 dev wgdemo-p
+ip -n "$NS_PEER" link set wgdemo-p up
+ip -n "$NS_LAN" addr add 10.0.0.2/24 dev wgdemo-l
+ip -n "$NS_LAN" addr add fd00::2/64 dev wgdemo-l nodad
+ip -n "$NS_LAN" link set wgdemo-l up
+ip -n "$NS_LAN" route add 10.192.122.0/24 via 10.0.0.1
+ip -n "$NS_LAN" route add fd01:122::/64 via fd00::1
+
+step "wg-dpdk --conf $CONF (in $NS_DP)"
+EAL=()
+if [ "$(nproc)" -lt 2 ]; then
+	# One CPU: both lcores on it (the EAL options before "--" replace dpdk.eal-args).
+	# shellcheck disable=SC2054 # the commas belong to the option values
+	EAL=(--lcores "0@0,1@0" --no-huge -m 512 --no-pci --file-prefix="$PREFIX"
+		--vdev=net_af_packet0,iface=wgdemo-wan --vdev=net_af_packet1,iface=wgdemo-lan --)
+fi
+"$WG_DPDK" --conf "$CONF" --check
+WG_DPDK_IDLE=1 ip netns exec "$NS_DP" "$WG_DPDK" "${EAL[@]}" --conf "$CONF" \
+	>"$TMP/wg-dpdk.log" 2>&1 &
+DP_PID=$!
+for _ in $(seq 100); do
+	[ -S "/var/run/dpdk/$PREFIX/dpdk_telemetry.v2" ] && break
+	kill -0 "$DP_PID" 2>/dev/null || { cat "$TMP/wg-dpdk.log"; exit 1; }
+	sleep 0.2
+done
+telemetry /wg/ports
+
+step "wireguard-go $WG_IF (in $NS_PEER), peer $DP_PUB at 198.51.100.1:51820"
+WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error ip netns exec "$NS_PEER" wireguard-go "$WG_IF" \
+	>"$TMP/wireguard-go.log" 2>&1 &
+GO_PID=$!
+for _ in $(seq 100); do
+	[ -S "/var/run/wireguard/$WG_IF.sock" ] && break
+	sleep 0.1
+done
+printf '%s\n' "$PEER_KEY" >"$TMP/peer.key"
+in_ns "$NS_PEER" wg set "$WG_IF" listen-port 51820 private-key "$TMP/peer.key" \
+	peer "$DP_PUB" endpoint 198.51.100.1:51820 allowed-ips 10.0.0.0/24,fd00::/64
+ip -n "$NS_PEER" addr add 10.192.122.2/24 dev "$WG_IF"
+ip -n "$NS_PEER" addr add fd01:122::2/64 dev "$WG_IF"
+ip -n "$NS_PEER" link set "$WG_IF" up
+ip -n "$NS_PEER" route add 10.0.0.0/24 dev "$WG_IF"
+ip -n "$NS_PEER" route add fd00::/64 dev "$WG_IF"
+
+step "ping LAN host -> peer through the tunnel (wg-dpdk starts the handshake)"
+in_ns "$NS_LAN" ping -n -c 3 -i 0.3 -W 5 10.192.122.2
+step "ping peer -> LAN host, IPv4 and IPv6"
+in_ns "$NS_PEER" ping -n -c 3 -i 0.3 -W 2 10.0.0.2
+in_ns "$NS_PEER" ping -n -c 3 -i 0.3 -W 2 fd00::2
+
+step "iperf3 TCP, 3 s, peer -> LAN host"
+in_ns "$NS_LAN" iperf3 -s -1 >"$TMP/iperf3-server.log" 2>&1 &
+sleep 0.5
+in_ns "$NS_PEER" timeout 30 iperf3 -c 10.0.0.2 -t 3 | tail -n 4
+
+step "wg show (wireguard-go side)"
+sleep 1
+in_ns "$NS_PEER" wg show "$WG_IF"
+
+step "wg-dpdk counters: /wg/peers"
+telemetry /wg/peers
+step "wg-dpdk counters: /wg/stats (non-zero)"
+telemetry /wg/stats | /usr/bin/python3 -c '
+import json, sys
+s = json.load(sys.stdin).get("/wg/stats", {})
+for k, v in s.items():
+	if isinstance(v, int) and v != 0:
+		print(f"  {k:32} {v}")'
+
+step "SIGTERM wg-dpdk"
+kill -TERM "$DP_PID"
+rc=0
+wait "$DP_PID" || rc=$?
+DP_PID=
+echo "wg-dpdk exit status $rc (0: clean shutdown, every mbuf back in its pool)"
+[ "$rc" -eq 0 ]
