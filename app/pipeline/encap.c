@@ -28,7 +28,8 @@
 #include "pipeline.h"
 
 _Static_assert(WG_ENCAP_LOOKUP == WG_ALLOWEDIPS_NO_PEER, "one sentinel for 'no peer yet'");
-_Static_assert((int)WG_ENCAP_MAX <= (int)WG_NOISE_NONCE_BURST_MAX, "one reservation covers a batch");
+_Static_assert((int)WG_ENCAP_MAX <= (int)WG_NOISE_NONCE_BURST_MAX,
+	"one nonce reservation covers a batch");
 
 enum {
 	OUTER_TTL = 64,
