@@ -17,6 +17,10 @@
 # arrives, a peer cannot use another peer's prefix as source, byte counters
 # exact (wireguard-go's `wg show` against wg-dpdk's /wg/peer), /wg/peers and
 # /wg/stats counters, then SIGTERM and exit status 0 (no mbuf leaked).
+# Phase 2 restarts wg-dpdk with two workers, WG_DPDK_CLOCK_SPEEDUP=20 and a
+# persistent keepalive to p1: it connects without traffic, rekeys on its own
+# (120 protocol seconds = 6 s), and still carries traffic with exact
+# counters; SIGTERM, exit status 0 again.
 #   tests/integration/test_tunnel.sh [path/to/wg-dpdk]     (root)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -73,16 +77,19 @@ done
 it_keypair DP_PRIV DP_PUB
 
 # ---- wg-dpdk ----
-cat >"$IT_DIR/wg.yaml" <<YAML
+# write_conf FILE LCORES QPAIRS P1_KEEPALIVE
+write_conf() {
+	cat >"$1" <<YAML
 version: 1
 interface:
   private-key: $DP_PRIV
   listen-port: 51820
   mtu: 1420
 dpdk:
-  eal-args: [-l, "0-1", --no-huge, -m, "512", --no-pci, --file-prefix=$PREFIX,
+  eal-args: [--lcores, "$2", --no-huge, -m, "512", --no-pci, --file-prefix=$PREFIX,
              --log-level=lib.eal:warning,
-             "--vdev=net_af_packet0,iface=$WD", "--vdev=net_af_packet1,iface=$LD"]
+             "--vdev=net_af_packet0,iface=$WD,qpairs=$3",
+             "--vdev=net_af_packet1,iface=$LD,qpairs=$3"]
 ports:
   wan:
     device: net_af_packet0
@@ -95,6 +102,7 @@ peers:
     public-key: ${PUB[1]}
     endpoint: 198.51.100.11:51820
     allowed-ips: [10.192.1.0/24, "fd01:1::/64"]
+    persistent-keepalive: $4
   - name: p2
     public-key: ${PUB[2]}
     allowed-ips: [10.192.2.0/24, "fd01:2::/64"]
@@ -102,6 +110,7 @@ peers:
     public-key: ${PUB[3]}
     allowed-ips: [10.192.3.0/24, "fd01:3::/64"]
 YAML
+}
 
 telemetry() {
 	echo "$1" | timeout 10 dpdk-telemetry.py -f "$PREFIX" 2>/dev/null |
@@ -136,12 +145,21 @@ print(v)
 PY
 }
 
-it_spawn wgdpdk "$NS_DP" env WG_DPDK_IDLE=1 "$WG_DPDK" --conf "$IT_DIR/wg.yaml"
-DP_PID=$IT_LAST_PID
-it_wait_for "[ -S /var/run/dpdk/$PREFIX/dpdk_telemetry.v2 ] || ! kill -0 $DP_PID" 30 ||
-	it_fail "wg-dpdk did not start"
-kill -0 "$DP_PID" 2>/dev/null || it_fail "wg-dpdk exited at start"
-it_wait_for "telemetry /wg/ports | grep -q wan_mac" 10 || it_fail "no telemetry"
+# start_dpdk TAG CONF [ENV...]: sets DP_PID
+start_dpdk() {
+	local tag=$1 conf=$2
+	shift 2
+	it_spawn "$tag" "$NS_DP" env WG_DPDK_IDLE=1 "$@" "$WG_DPDK" --conf "$conf"
+	DP_PID=$IT_LAST_PID
+	it_wait_for "[ -S /var/run/dpdk/$PREFIX/dpdk_telemetry.v2 ] || ! kill -0 $DP_PID" 30 ||
+		it_fail "wg-dpdk ($tag) did not start"
+	kill -0 "$DP_PID" 2>/dev/null || it_fail "wg-dpdk ($tag) exited at start"
+	it_wait_for "telemetry /wg/ports | grep -q wan_mac" 10 || it_fail "no telemetry ($tag)"
+}
+
+# Phase 1: one worker, real protocol clock, no persistent keepalive.
+write_conf "$IT_DIR/wg.yaml" "0@0,1@1" 1 0
+start_dpdk wgdpdk "$IT_DIR/wg.yaml"
 
 # ---- wireguard-go peers ----
 for i in 1 2 3; do
@@ -269,4 +287,43 @@ stat_ge drop_allowedips_src_mismatch 2
 # ---- clean shutdown: exit 0 means every mbuf came back ----
 kill -TERM "$DP_PID"
 it_wait_exit "$DP_PID" 20 || it_fail "wg-dpdk exit status $IT_STATUS after SIGTERM"
-it_pass "3 wireguard-go peers, both roles, IPv4/IPv6, iperf3 both ways, exact counters"
+rm -rf "/var/run/dpdk/$PREFIX"
+
+# ---- phase 2: two workers, protocol clock 20 times faster, persistent keepalive ----
+# wg-dpdk's protocol clock runs 20x (REKEY_AFTER_TIME 120 s = 6 s real), the
+# peers' does not, so only p1 is used: wg-dpdk initiated its session and
+# rekeys it itself (p2 and p3 would keep keys that wg-dpdk expires at 9 s).
+# Persistent keepalive 25 s (1.25 s real) on p1: wg-dpdk connects at start,
+# without traffic. Two workers share each af_packet port (qpairs=2).
+SPEEDUP=20
+for i in 1 2 3; do
+	# Fresh peer entries (counters at zero, no session with the old instance).
+	it_run ip netns exec "${NS_P[$i]}" wg set "${WG_P[$i]}" peer "$DP_PUB" remove
+done
+it_wggo_peer "${NS_P[1]}" "${WG_P[1]}" "$DP_PUB" - 10.0.0.0/24,fd00::/64 || it_fail "wg peer p1"
+write_conf "$IT_DIR/wg2.yaml" "0@0,1@1,2@1" 2 25
+start_dpdk wgdpdk2 "$IT_DIR/wg2.yaml" WG_DPDK_CLOCK_SPEEDUP=$SPEEDUP
+it_wait_for "[ \"\$(it_wg_handshake '${NS_P[1]}' '${WG_P[1]}' '$DP_PUB')\" -gt 0 ]" 10 ||
+	it_fail "phase 2: no handshake with p1 from the persistent keepalive"
+# Two rekeys by wg-dpdk (each after 120 protocol seconds of its own session).
+rekeyed() {
+	telemetry /wg/stats >"$IT_DIR/tel.json" || return 1
+	[ "$(tel_field engine_initiations_sent)" -ge 3 ] && [ "$(tel_field hs_response)" -ge 3 ]
+}
+it_wait_for rekeyed 40 ||
+	it_fail "phase 2: wg-dpdk did not rekey: $(cut -c1-3000 "$IT_DIR/tel.json")"
+stat_ge engine_keepalives_sent 3
+stat_ge engine_timers_fired 3
+[ "$(tel_field hs_bad_mac1)" -eq 0 ] || it_fail "phase 2: handshakes with a bad mac1"
+it_ping "$NS_LAN" 10.192.1.2 5 || it_fail "phase 2: ping LAN -> p1 after the rekeys"
+it_ping "${NS_P[1]}" fd00::2 5 || it_fail "phase 2: ping p1 -> LAN (IPv6) after the rekeys"
+bps=$(it_iperf_tcp "$NS_LAN" 10.0.0.2 "${NS_P[1]}" 2 100M -w 64K) ||
+	it_fail "phase 2: iperf3 TCP p1 -> LAN (two workers)"
+it_log "phase 2 iperf3 p1 -> LAN: $bps bit/s"
+it_wait_for "counters_agree 1" 15 ||
+	it_fail "phase 2 p1 counters: wireguard-go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
+telemetry /wg/stats >"$IT_DIR/tel.json" || it_fail "/wg/stats"
+it_log "phase 2 stats: $(cut -c1-4000 "$IT_DIR/tel.json")"
+kill -TERM "$DP_PID"
+it_wait_exit "$DP_PID" 20 || it_fail "phase 2: wg-dpdk exit status $IT_STATUS after SIGTERM"
+it_pass "3 wireguard-go peers, both roles, IPv4/IPv6, iperf3, exact counters, rekeys at 20x"
