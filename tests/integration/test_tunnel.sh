@@ -246,7 +246,7 @@ counters_agree() {
 }
 for i in 1 2 3; do
 	it_wait_for "counters_agree $i" 15 ||
-		it_fail "p$i counters: wireguard-go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
+		it_fail "p$i counters: go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
 done
 [ "$DP_RX" -gt "$b2" ] || it_fail "wg-dpdk received $DP_RX bytes from p3, under iperf3's $b2"
 
