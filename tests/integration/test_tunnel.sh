@@ -191,6 +191,12 @@ it_ping "$NS_LAN" fd01:1::2 3 || it_fail "ping LAN -> p1 (IPv6)"
 it_ping "${NS_P[1]}" 10.0.0.2 3 || it_fail "ping p1 -> LAN (IPv4)"
 
 # ---- wg-dpdk as the responder: p2 (IPv4 outer) and p3 (IPv6 outer) ----
+# p2's initiation is recorded for the under-load check of phase 2.
+cap=$IT_DIR/init.hex
+it_spawn capture "${NS_P[2]}" "$IT_PY" "$IT_WGPKT" capture --iface "${E_P[2]}" --port 51820 \
+	--type 1 --direction out --count 1 --timeout 20 --out "$cap" --ready "$IT_DIR/cap.ready"
+cap_pid=$IT_LAST_PID
+it_wait_for "[ -e '$IT_DIR/cap.ready' ]" 5 || it_fail "wgpkt.py capture did not start"
 for i in 2 3; do
 	it_ping "${NS_P[$i]}" 10.0.0.2 3 || it_fail "ping p$i -> LAN (IPv4, p$i initiates)"
 	hs=$(it_wg_handshake "${NS_P[$i]}" "${WG_P[$i]}" "$DP_PUB") || it_fail "p$i: no peer"
@@ -199,6 +205,8 @@ for i in 2 3; do
 	it_ping "$NS_LAN" "10.192.$i.2" 3 || it_fail "ping LAN -> p$i (IPv4)"
 	it_ping "$NS_LAN" "fd01:$i::2" 3 || it_fail "ping LAN -> p$i (IPv6)"
 done
+
+it_wait_exit "$cap_pid" 10 || it_fail "wgpkt.py capture of p2's initiation: status $IT_STATUS"
 
 # ---- iperf3 TCP both directions (bounded: no loss, so counters stay exact) ----
 bps=$(it_iperf_tcp "${NS_P[2]}" 10.192.2.2 "$NS_LAN" 2 100M -w 64K) ||
@@ -302,7 +310,8 @@ for i in 1 2 3; do
 done
 it_wggo_peer "${NS_P[1]}" "${WG_P[1]}" "$DP_PUB" - 10.0.0.0/24,fd00::/64 || it_fail "wg peer p1"
 write_conf "$IT_DIR/wg2.yaml" "0@0,1@1,2@1" 2 25
-start_dpdk wgdpdk2 "$IT_DIR/wg2.yaml" WG_DPDK_CLOCK_SPEEDUP=$SPEEDUP
+start_dpdk wgdpdk2 "$IT_DIR/wg2.yaml" WG_DPDK_CLOCK_SPEEDUP=$SPEEDUP \
+	WG_DPDK_UNDER_LOAD_THRESHOLD=1
 it_wait_for "[ \"\$(it_wg_handshake '${NS_P[1]}' '${WG_P[1]}' '$DP_PUB')\" -gt 0 ]" 10 ||
 	it_fail "phase 2: no handshake with p1 from the persistent keepalive"
 # Two rekeys by wg-dpdk (each after 120 protocol seconds of its own session).
@@ -322,8 +331,17 @@ bps=$(it_iperf_tcp "$NS_LAN" 10.0.0.2 "${NS_P[1]}" 2 100M -w 64K) ||
 it_log "phase 2 iperf3 p1 -> LAN: $bps bit/s"
 it_wait_for "counters_agree 1" 15 ||
 	it_fail "phase 2 p1 counters: wireguard-go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
-telemetry /wg/stats >"$IT_DIR/tel.json" || it_fail "/wg/stats"
+# Under load (WG_DPDK_UNDER_LOAD_THRESHOLD=1: one handshake message queued
+# behind another): a burst of 64 copies of p2's initiation, valid mac1 and no
+# mac2, is answered with cookie replies instead of reaching the Noise code.
+it_run "$IT_PY" "$IT_WGPKT" send --netns "${NS_P[2]}" --iface "${E_P[2]}" --from-file "$cap" \
+	--variant replay --count 64 || it_fail "wgpkt.py send (initiation burst)"
+it_wait_for "telemetry /wg/stats >'$IT_DIR/tel.json' && [ \$(tel_field handshakes_rx) -ge 66 ]" \
+	10 || it_fail "phase 2: the initiation burst did not reach the control lcore"
 it_log "phase 2 stats: $(cut -c1-4000 "$IT_DIR/tel.json")"
+stat_ge hs_cookie_sent 8
+stat_ge engine_cookies_sent 8
+[ "$(tel_field hs_bad_mac1)" -eq 0 ] || it_fail "phase 2: replayed initiations failed mac1"
 kill -TERM "$DP_PID"
 it_wait_exit "$DP_PID" 20 || it_fail "phase 2: wg-dpdk exit status $IT_STATUS after SIGTERM"
 it_pass "3 wireguard-go peers, both roles, IPv4/IPv6, iperf3, exact counters, rekeys at 20x"
