@@ -631,34 +631,53 @@ aips_sequential(struct wg_uapi *u, struct wg_peer *peer, const struct aip_op *op
 	return 0;
 }
 
+/* An operation after the last replace, with its position. */
+struct aip_pos {
+	struct wg_prefix prefix;
+	uint8_t kind;
+	size_t pos;
+};
+
+static int
+aip_pos_cmp(const void *a, const void *b)
+{
+	const struct aip_pos *x = a, *y = b;
+	int c = prefix_cmp(&x->prefix, &y->prefix);
+
+	if (c != 0)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
 /*
  * With replace_allowed_ips: the same end state as replaying the operations
  * in order, reached without unrouting a prefix the peer keeps. F, the
- * prefixes the peer owns at the end, is what the operations after the last
- * replace leave. Every prefix of F is inserted (a no-op when already there);
- * a prefix added anywhere but not in F was moved to the peer and dropped
- * again, so it leaves the table; then the peer's other prefixes go.
+ * prefixes the peer owns at the end, are those whose last operation after
+ * the last replace is an add. Every prefix of F is inserted in request order
+ * (a no-op when already there); a prefix added anywhere but not in F was
+ * moved to the peer and dropped again, so it leaves the table; then the
+ * peer's other prefixes go. O(n log n) in the request's prefixes.
  */
 static int
 aips_replace(struct wg_uapi *u, struct wg_peer *peer, const struct aip_op *ops, size_t n,
-	size_t last_clear, struct wg_prefix *f)
+	size_t last_clear, struct aip_pos *tmp, struct wg_prefix *f)
 {
 	struct wg_allowedips *t = u->tables->allowedips;
-	size_t nf = 0, i, j;
+	size_t m = 0, nf = 0, i;
 	long cur;
 	int ret;
 
+	for (i = last_clear + 1; i < n; i++)
+		tmp[m++] = (struct aip_pos){ .prefix = ops[i].prefix, .kind = ops[i].kind, .pos = i };
+	qsort(tmp, m, sizeof(*tmp), aip_pos_cmp);
+	for (i = 0; i < m; i++)
+		if ((i + 1 == m || prefix_cmp(&tmp[i].prefix, &tmp[i + 1].prefix) != 0) &&
+				tmp[i].kind == AIP_ADD)
+			f[nf++] = tmp[i].prefix;	/* sorted, since tmp is */
 	for (i = last_clear + 1; i < n; i++) {
-		for (j = 0; j < nf && memcmp(&f[j], &ops[i].prefix, sizeof(f[j])) != 0; j++)
-			;
-		if (ops[i].kind == AIP_ADD && j == nf)
-			f[nf++] = ops[i].prefix;
-		else if (ops[i].kind == AIP_DEL && j < nf)
-			f[j] = f[--nf];
-	}
-	qsort(f, nf, sizeof(*f), prefix_cmp);
-	for (i = 0; i < nf; i++) {
-		ret = wg_allowedips_insert(t, peer->id, &f[i]);
+		if (ops[i].kind != AIP_ADD || !prefix_in(f, nf, &ops[i].prefix))
+			continue;
+		ret = wg_allowedips_insert(t, peer->id, &ops[i].prefix);
 		if (ret != 0)
 			return -ret;
 	}
@@ -677,6 +696,7 @@ aips_replace(struct wg_uapi *u, struct wg_peer *peer, const struct aip_op *ops, 
 static int
 apply_aips(struct wg_uapi *u, struct wg_peer *peer, const struct aip_op *ops, size_t n)
 {
+	struct aip_pos *tmp;
 	struct wg_prefix *f;
 	size_t i, last = n;
 	int ret;
@@ -686,10 +706,10 @@ apply_aips(struct wg_uapi *u, struct wg_peer *peer, const struct aip_op *ops, si
 			last = i;
 	if (last == n)
 		return aips_sequential(u, peer, ops, n);
+	tmp = malloc((n + 1) * sizeof(*tmp));
 	f = malloc((n + 1) * sizeof(*f));
-	if (f == NULL)
-		return ENOMEM;
-	ret = aips_replace(u, peer, ops, n, last, f);
+	ret = tmp != NULL && f != NULL ? aips_replace(u, peer, ops, n, last, tmp, f) : ENOMEM;
+	free(tmp);
 	free(f);
 	return ret;
 }
@@ -849,6 +869,9 @@ wg_uapi_process(struct wg_uapi *u, const char *req, size_t len, char **reply, si
 	} else {
 		ret = process(u, req, len, &out);
 	}
+	/* NUL-terminated for the caller's convenience, not counted. */
+	if (buf_reserve(&out, 1))
+		out.p[out.len] = '\0';
 	if (out.failed) {
 		buf_wipe(&out);
 		*reply = NULL;

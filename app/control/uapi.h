@@ -88,8 +88,8 @@ unsigned int wg_uapi_poll(struct wg_uapi *u);
 
 /*
  * Process one request (text up to and including its blank line) without a
- * socket. *reply (malloc'd, caller frees; NULL on allocation failure) gets
- * the full reply text. Returns the errno value of the reply (0: success).
+ * socket. *reply (malloc'd and NUL-terminated, caller frees; NULL on
+ * allocation failure) gets the full reply text, *reply_len its length. Returns the errno value of the reply (0: success).
  */
 int wg_uapi_process(struct wg_uapi *u, const char *req, size_t len, char **reply,
 	size_t *reply_len);
