@@ -256,8 +256,8 @@ plan_alloc(struct plan *p)
 	p->touched_old = calloc(n_old + 1, sizeof(*p->touched_old));
 	if (p->old_of == NULL || p->act == NULL || p->live == NULL || p->names == NULL ||
 			p->name_changes == NULL || p->old_kept == NULL || p->old_owner == NULL ||
-			p->old_prefix_kept == NULL || p->new_prefix_same == NULL || p->undo == NULL ||
-			p->touched == NULL || p->touched_old == NULL)
+			p->old_prefix_kept == NULL || p->new_prefix_same == NULL ||
+			p->undo == NULL || p->touched == NULL || p->touched_old == NULL)
 		return -ENOMEM;
 	return 0;
 }
@@ -331,7 +331,8 @@ match_prefixes(struct plan *p)
 			r = wg_config_set_insert(&set, p, n_old + j);
 			if (r == WG_CONFIG_SET_NOMEM)
 				ret = -ENOMEM;
-			else if (r < n_old && p->old_of[pi] != NONE && p->old_owner[r] == p->old_of[pi])
+			else if (r < n_old && p->old_of[pi] != NONE &&
+					p->old_owner[r] == p->old_of[pi])
 				p->new_prefix_same[j] = p->old_prefix_kept[r] = true;
 		}
 	}
@@ -404,15 +405,15 @@ insert_prefixes(struct plan *p, size_t i, bool changed_only)
 		if (changed_only && p->new_prefix_same[cp->first_allowed + k])
 			continue;
 		ret = insert_prefix(p, p->live[i], &cp->allowed[k]);
-		if (ret != 0) {
-			prefix_str(&cp->allowed[k], pfx, sizeof(pfx));
-			if (p->log != NULL)
-				fprintf(p->log, "%s:%u:%u: reload failed (nothing changed): peer %s: "
-					"allowed IP %s: %s\n", p->cur->files[cp->file], cp->line,
-					cp->column, peer_label(cp, label, sizeof(label)), pfx,
-					ret == -ENOSPC ? "allowed-IPs table full" : strerror(-ret));
-			return ret;
-		}
+		if (ret == 0)
+			continue;
+		prefix_str(&cp->allowed[k], pfx, sizeof(pfx));
+		if (p->log != NULL)
+			fprintf(p->log, "%s:%u:%u: reload failed (nothing changed): peer %s: "
+				"allowed IP %s: %s\n", p->cur->files[cp->file], cp->line,
+				cp->column, peer_label(cp, label, sizeof(label)), pfx,
+				ret == -ENOSPC ? "allowed-IPs table full" : strerror(-ret));
+		return ret;
 	}
 	p->touched[i] = p->st.prefixes_added != before;
 	return 0;
@@ -491,6 +492,7 @@ grow(struct plan *p)
 static void
 remove_old_prefixes(struct plan *p)
 {
+	const struct wg_prefix *prefix;
 	struct wg_peer *peer;
 	uint32_t i, owner;
 
@@ -500,11 +502,11 @@ remove_old_prefixes(struct plan *p)
 			continue;
 		p->touched_old[owner] = true;
 		peer = wg_peers_lookup(p->t->peers, p->old->peers[owner].public_key);
+		prefix = &p->old->prefixes[i];
 		/* Moved to another peer already, or moved away live: not ours to remove. */
-		if (peer == NULL ||
-				wg_allowedips_owner(p->t->allowedips, &p->old->prefixes[i]) != peer->id)
+		if (peer == NULL || wg_allowedips_owner(p->t->allowedips, prefix) != peer->id)
 			continue;
-		wg_allowedips_remove(p->t->allowedips, &p->old->prefixes[i]);
+		wg_allowedips_remove(p->t->allowedips, prefix);
 		p->st.prefixes_removed++;
 	}
 }
@@ -589,13 +591,12 @@ commit_defer(struct plan *p, size_t i)
 		return;
 	}
 	for (k = 0; k < cp->n_allowed; k++) {
-		if (insert_prefix(p, p->live[i], &cp->allowed[k]) != 0) {
-			if (p->log != NULL)
-				fprintf(p->log, "%s:%u:%u: reload: peer %u: an allowed IP could not be "
-					"added\n", p->cur->files[cp->file], cp->line, cp->column,
-					p->live[i]->id);
-			p->st.failed++;
-		}
+		if (insert_prefix(p, p->live[i], &cp->allowed[k]) == 0)
+			continue;
+		if (p->log != NULL)
+			fprintf(p->log, "%s:%u:%u: reload: peer %u: an allowed IP could not be "
+				"added\n", p->cur->files[cp->file], cp->line, cp->column, p->live[i]->id);
+		p->st.failed++;
 	}
 }
 
