@@ -595,7 +595,8 @@ commit_defer(struct plan *p, size_t i)
 			continue;
 		if (p->log != NULL)
 			fprintf(p->log, "%s:%u:%u: reload: peer %u: an allowed IP could not be "
-				"added\n", p->cur->files[cp->file], cp->line, cp->column, p->live[i]->id);
+				"added\n", p->cur->files[cp->file], cp->line, cp->column,
+				p->live[i]->id);
 		p->st.failed++;
 	}
 }
