@@ -684,24 +684,32 @@ start_keepalive(struct wg_peer *peer, void *arg)
 	return 0;
 }
 
+unsigned int
+wg_control_poll(struct wg_dp *dp)
+{
+	unsigned int n, i;
+
+	n = handshakes(dp);
+	for (i = 0; i < dp->n_workers; i++)
+		n += worker_rings(dp, dp->workers[i]);
+	if (dp->engine != NULL) {
+		wg_engine_timers_run(dp->engine);
+		publish_engine_stats(dp);
+	}
+	return n + serve_query(dp);
+}
+
 void
 wg_control_main(struct wg_dp *dp)
 {
 	uint64_t tick = dp->tsc_hz, last_tick = rte_rdtsc(), now;
-	unsigned int n, i, idle_loops = 0, sleep_us = 10;
+	unsigned int n, idle_loops = 0, sleep_us = 10;
 
 	announce(dp);
 	if (dp->engine != NULL)
 		wg_peers_foreach(dp->peers, start_keepalive, dp->engine);
 	while (!wg_dp_quitting()) {
-		n = handshakes(dp);
-		for (i = 0; i < dp->n_workers; i++)
-			n += worker_rings(dp, dp->workers[i]);
-		if (dp->engine != NULL) {
-			wg_engine_timers_run(dp->engine);
-			publish_engine_stats(dp);
-		}
-		n += serve_query(dp);
+		n = wg_control_poll(dp);
 		now = rte_rdtsc();
 		if (now - last_tick >= tick) {
 			neigh_tick(dp);

@@ -57,6 +57,13 @@ int wg_dp_engine_create(struct wg_dp *dp, const struct wg_conf *conf,
 
 /* control.c: the engine's output (arg: the struct wg_dp). */
 extern const struct wg_engine_ops wg_control_engine_ops;
+/*
+ * One pass of the control loop on the calling (main) lcore: handshake ring,
+ * worker rings, engine timers, engine counters published, telemetry query
+ * answered. No neighbour aging, no idle backoff. Returns the work done. For
+ * tests that drive the control lcore by hand.
+ */
+unsigned int wg_control_poll(struct wg_dp *dp);
 
 /* Packets the control lcore may hold (staged + waiting for a neighbour), all peers. */
 enum { WG_DP_HOLD_BUDGET = 8192 };
