@@ -259,6 +259,7 @@ check_out(struct rte_mbuf *m, const uint8_t mac[6], const struct wg_endpoint *ds
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)p;
+	const uint8_t *l3 = p + RTE_ETHER_HDR_LEN;
 	const struct rte_udp_hdr *udp;
 	uint16_t l4;
 
@@ -267,7 +268,7 @@ check_out(struct rte_mbuf *m, const uint8_t mac[6], const struct wg_endpoint *ds
 	assert_memory_equal(eth->dst_addr.addr_bytes, mac, 6);
 	assert_memory_equal(&eth->src_addr, &dp->port[WG_WAN].mac, 6);
 	if (dst->family == AF_INET) {
-		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)l3;
 
 		assert_int_equal(eth->ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV4));
 		assert_int_equal(ip->next_proto_id, IPPROTO_UDP);
@@ -276,7 +277,7 @@ check_out(struct rte_mbuf *m, const uint8_t mac[6], const struct wg_endpoint *ds
 		assert_int_equal(rte_ipv4_cksum(ip), 0);
 		l4 = RTE_ETHER_HDR_LEN + sizeof(*ip);
 	} else {
-		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(p + RTE_ETHER_HDR_LEN);
+		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)l3;
 
 		assert_int_equal(eth->ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV6));
 		assert_int_equal(ip->proto, IPPROTO_UDP);
@@ -315,7 +316,7 @@ drops(enum wg_drop_reason r)
 
 /* ---- tests ---- */
 
-/* peer[0] initiates over IPv4; its next hop is a static neighbour: the response goes out at once. */
+/* peer[0] initiates over IPv4; the next hop is a static neighbour: the response leaves at once. */
 static void
 test_responder_ipv4(void **state)
 {
@@ -492,7 +493,8 @@ test_hold_budget(void **state)
 	m = tx_take();
 	assert_non_null(m);
 	p = rte_pktmbuf_mtod(m, const uint8_t *);
-	assert_int_equal(((const struct rte_ether_hdr *)p)->ether_type, RTE_BE16(RTE_ETHER_TYPE_ARP));
+	assert_int_equal(((const struct rte_ether_hdr *)p)->ether_type,
+		RTE_BE16(RTE_ETHER_TYPE_ARP));
 	assert_memory_equal(p + RTE_ETHER_HDR_LEN + 24, p3_ip, 4);	/* target */
 	rte_pktmbuf_free(m);
 	assert_null(tx_take());
