@@ -64,8 +64,8 @@ struct wg_uapi_params {
 	size_t max_request;		/* bytes of one request (default 256 MiB) */
 	size_t io_budget;		/* bytes read plus written per poll (default 256 KiB) */
 	unsigned int max_clients;	/* connections served at once (default 16) */
-	unsigned int idle_timeout_ms;	/* close a connection without progress (default 30 s) */
-	unsigned int poll_interval_us;	/* idle polls look at the sockets this often (default 1 ms) */
+	unsigned int idle_timeout_ms;	/* close a connection idle this long (default 30 s) */
+	unsigned int poll_interval_us;	/* without clients, look at the socket this often (1 ms) */
 };
 
 /*
@@ -89,7 +89,8 @@ unsigned int wg_uapi_poll(struct wg_uapi *u);
 /*
  * Process one request (text up to and including its blank line) without a
  * socket. *reply (malloc'd and NUL-terminated, caller frees; NULL on
- * allocation failure) gets the full reply text, *reply_len its length. Returns the errno value of the reply (0: success).
+ * allocation failure) gets the full reply text, *reply_len its length.
+ * Returns the errno value of the reply (0: success).
  */
 int wg_uapi_process(struct wg_uapi *u, const char *req, size_t len, char **reply,
 	size_t *reply_len);

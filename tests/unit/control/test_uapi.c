@@ -545,7 +545,8 @@ test_prefix_moves(void **state)
 	(void)state;
 	set_ok(f, populate);
 	a = peer_hex(f, A_HEX);
-	set_ok(f, "set=1\npublic_key=" C_HEX "\nallowed_ip=10.0.0.0/24\nallowed_ip=10.1.0.0/16\n\n");
+	set_ok(f, "set=1\npublic_key=" C_HEX "\nallowed_ip=10.0.0.0/24\n"
+		"allowed_ip=10.1.0.0/16\n\n");
 	c = peer_hex(f, C_HEX);
 	assert_int_equal(owner(f, "10.0.0.0/24"), c->id);
 	assert_int_equal(owner(f, "10.1.0.0/16"), c->id);
