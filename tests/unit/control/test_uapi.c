@@ -947,6 +947,55 @@ test_socket_large_set(void **state)
 	fx_free(f);
 }
 
+/* Limits: request size, idle connections, connections at once. */
+static void
+test_socket_limits(void **state)
+{
+	struct wg_uapi_params up = { .listen_port = 51820, .poll_interval_us = 1,
+		.max_request = 200, .idle_timeout_ms = 200, .max_clients = 2 };
+	struct fx *f = fx_new(false);
+	struct wg_uapi *u0 = f->u;
+	char err[256], big[300], *r;
+	int fd[3], i;
+
+	(void)state;
+	f->u = wg_uapi_create("limits", f->e, &f->t, &up, err, sizeof(err));
+	assert_non_null(f->u);
+	/* Over max_request without a blank line: EMSGSIZE, then closed. */
+	memset(big, 'x', sizeof(big));
+	fd[0] = client(f);
+	send_all(f, fd[0], big, sizeof(big));
+	r = recv_reply(f, fd[0]);
+	assert_string_equal(r, "errno=90\n\n");
+	free(r);
+	r = recv_reply(f, fd[0]);	/* then EOF */
+	assert_string_equal(r, "");
+	free(r);
+	close(fd[0]);
+	/* Two connections at once: a third waits until one goes. */
+	for (i = 0; i < 3; i++)
+		fd[i] = client(f);
+	send_all(f, fd[2], "get=1\n\n", 7);
+	for (i = 0; i < 100; i++)
+		wg_uapi_poll(f->u);
+	assert_int_equal(recv(fd[2], big, sizeof(big), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	close(fd[0]);
+	r = recv_reply(f, fd[2]);
+	assert_string_equal(r, "listen_port=51820\nerrno=0\n\n");
+	free(r);
+	/* An idle connection is closed after the timeout (fd[1] sent nothing). */
+	usleep(300 * 1000);
+	r = recv_reply(f, fd[1]);
+	assert_string_equal(r, "");
+	free(r);
+	close(fd[1]);
+	close(fd[2]);
+	wg_uapi_free(f->u);
+	f->u = u0;
+	fx_free(f);
+}
+
 static void
 test_create_live_stale_and_bad(void **state)
 {
@@ -1012,6 +1061,7 @@ main(void)
 		cmocka_unit_test(test_socket_get_probe_truncated),
 		cmocka_unit_test(test_socket_two_clients_interleaved),
 		cmocka_unit_test(test_socket_large_set),
+		cmocka_unit_test(test_socket_limits),
 		cmocka_unit_test(test_create_live_stale_and_bad),
 	};
 	char prefix[64];
