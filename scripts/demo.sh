@@ -32,15 +32,26 @@ DP_PUB=$(wg pubkey <conf/keys/wg0.key)
 TMP=$(mktemp -d /tmp/wg-demo.XXXXXX)
 DP_PID=
 GO_PID=
+IPERF_PID=
+
+# TERM, up to 5 s, then KILL: a process of ours (by its PID).
+stop() {
+	local pid=$1 _
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
 
 cleanup() {
 	set +e
-	if [ -n "$DP_PID" ] && kill -0 "$DP_PID" 2>/dev/null; then
-		kill -TERM "$DP_PID"
-		sleep 2
-		kill -KILL "$DP_PID" 2>/dev/null
-	fi
-	[ -z "$GO_PID" ] || kill -TERM "$GO_PID" 2>/dev/null
+	stop "$IPERF_PID"
+	stop "$DP_PID"
+	stop "$GO_PID"
 	for ns in "$NS_PEER" "$NS_LAN" "$NS_DP"; do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -137,6 +148,7 @@ in_ns "$NS_PEER" ping -n -c 3 -i 0.3 -W 2 fd00::2
 
 step "iperf3 TCP, 3 s, peer -> LAN host"
 in_ns "$NS_LAN" iperf3 -s -1 >"$TMP/iperf3-server.log" 2>&1 &
+IPERF_PID=$!
 sleep 0.5
 in_ns "$NS_PEER" timeout 30 iperf3 -c 10.0.0.2 -t 3 | tail -n 4
 
