@@ -20,7 +20,8 @@
 # Phase 2 restarts wg-dpdk with two workers, WG_DPDK_CLOCK_SPEEDUP=20 and a
 # persistent keepalive to p1: it connects without traffic, rekeys on its own
 # (120 protocol seconds = 6 s), and still carries traffic with exact
-# counters; SIGTERM, exit status 0 again.
+# counters; with WG_DPDK_UNDER_LOAD_THRESHOLD=1 a burst of replayed
+# initiations is answered with cookie replies; SIGTERM, exit status 0 again.
 #   tests/integration/test_tunnel.sh [path/to/wg-dpdk]     (root)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
