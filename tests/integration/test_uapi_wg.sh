@@ -200,8 +200,9 @@ with open(out, 'w') as f:
     f.write('[Interface]\nPrivateKey = %s\nListenPort = 51820\n' % priv)
     for i in range(n):
         key = base64.b64encode(os.urandom(32)).decode()
-        f.write('\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32, fd%02x::%x/128\n'
-                % (key, 64 + 64 * tag + (i >> 16), (i >> 8) & 255, i & 255, tag, i))
+        f.write('\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32, fd%02x::%x:%x/128\n'
+                % (key, 64 + 64 * tag + (i >> 16), (i >> 8) & 255, i & 255, tag, i >> 16,
+                   i & 0xffff))
 EOF
 done
 it_log "stress: $STRESS_PEERS peers per file, ${STRESS_S}s"
