@@ -31,6 +31,8 @@ Inner sizes (--size): the inner IP packet length, 64..MTU, or "imix"
 
   gen_pcap.py --kat nopsk --size 1420 --count 100000 -o decrypt-1420.pcap \\
       --dst-mac 3c:fd:fe:00:00:01 --dst-ip 198.51.100.1
+  gen_pcap.py --plain --size imix --count 12000 -o encrypt-imix.pcap \\
+      --dst-mac <LAN port MAC> --plain-dst 10.192.0.1 --plain-dst-count 4096
   gen_pcap.py --selftest
 """
 
@@ -131,6 +133,16 @@ def frame_for(o, s, size, seq, fast=True):
     return wgpkt.eth_frame(o.dst_mac, o.src_mac, 0x0800, ip + udp)
 
 
+def plain_frames(o):
+    """Encrypt direction: plain inner frames toward the LAN port, destinations
+    spread over --plain-dst-count addresses (the peers' allowed IPs)."""
+    sz = sizes(o.size)
+    for i in range(o.count):
+        size = min(sz[i % len(sz)], o.mtu)
+        dst = ip4_add(o.plain_dst, i % o.plain_dst_count)
+        yield wgpkt.eth_frame(o.dst_mac, o.src_mac, 0x0800, inner_packet(o.plain_src, dst, size, i))
+
+
 def sizes(spec):
     if spec == "imix":
         return IMIX
@@ -189,11 +201,18 @@ def options(argv):
                    help="default inner source (inside the peer's allowed IPs)")
     p.add_argument("--lan-dst", default="10.0.0.10", help="first inner destination")
     p.add_argument("--lan-hosts", type=int, default=16, help="inner destinations, from --lan-dst")
+    p.add_argument("--plain", action="store_true",
+                   help="encrypt direction: plain frames for the LAN port, no session")
+    p.add_argument("--plain-src", default="10.0.0.10", help="--plain: inner source (a LAN host)")
+    p.add_argument("--plain-dst", default="10.192.0.1",
+                   help="--plain: first destination (inside the peers' allowed IPs)")
+    p.add_argument("--plain-dst-count", type=int, default=1024, help="--plain: destinations")
     p.add_argument("-o", "--out", help="pcap file to write")
     p.add_argument("--selftest", action="store_true", help="offline checks, exit 0 on success")
     o = p.parse_args(argv)
-    if not o.selftest and (o.out is None or (o.kat is None) == (not o.session)):
-        p.error("need -o and exactly one of --kat / --session")
+    if not o.selftest and (o.out is None or
+                           (not o.plain and (o.kat is None) == (not o.session))):
+        p.error("need -o and exactly one of --plain / --kat / --session")
     return o
 
 
@@ -236,6 +255,10 @@ def selftest():
         check(wgpkt.inet_csum(pt[:20]) == 0, "inner IPv4 checksum %d" % i)
         check(pt[12:16] == bytes([10, 192, 122, 3]), "inner source %d" % i)
         check(pt[16:19] == bytes([10, 0, 0]) and 10 <= pt[19] < 26, "inner destination %d" % i)
+    o = options(["--plain", "-o", "/dev/null", "--count", "12", "--size", "imix"])
+    for i, fr in enumerate(plain_frames(o)):
+        check(len(fr) == 14 + IMIX[i] and fr[30:34] == bytes([10, 192, 0, 1 + i]),
+              "plain frame %d" % i)
     print("gen_pcap selftest: KAT packet matches (both AEADs), 40 frames decrypt in order")
 
 
@@ -243,6 +266,10 @@ def main(argv=None):
     o = options(argv)
     if o.selftest:
         selftest()
+        return 0
+    if o.plain:
+        write_pcap(o.out, plain_frames(o))
+        print("%s: %d plain frames, inner size %s" % (o.out, o.count, o.size))
         return 0
     if o.kat:
         sessions = [kat_session(o.kat, o.endpoint, o.inner_src)]
