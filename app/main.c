@@ -14,8 +14,9 @@
  * and, with "--", the command line's options before it, else dpdk.eal-args.
  */
 static int
-run(const struct wg_cli *cli, const struct wg_conf *conf, const char *argv0)
+run(const struct wg_cli *cli, struct wg_conf **confp, const char *argv0)
 {
+	const struct wg_conf *conf = *confp;
 	int eal_argc, rc;
 	char **eal_argv = wg_cli_eal_argv(cli, argv0, conf->eal_argc, conf->eal_argv, &eal_argc);
 
@@ -23,7 +24,8 @@ run(const struct wg_cli *cli, const struct wg_conf *conf, const char *argv0)
 		fprintf(stderr, "wg-dpdk: out of memory\n");
 		return WG_EXIT_RUNTIME;
 	}
-	rc = wg_dataplane_run(conf, eal_argc, eal_argv);
+	/* A SIGHUP reload replaces *confp (the file is read again from cli->conf). */
+	rc = wg_dataplane_run(confp, cli->conf, eal_argc, eal_argv);
 	free(eal_argv);
 	return rc;
 }
@@ -63,7 +65,7 @@ main(int argc, char **argv)
 	}
 	if (wg_config_load(cli.conf, &conf, stderr) < 0)
 		return WG_EXIT_CONFIG;
-	rc = cli.check ? check(conf) : run(&cli, conf, argv[0]);
+	rc = cli.check ? check(conf) : run(&cli, &conf, argv[0]);
 	wg_config_free(conf);
 	return rc;
 }

@@ -34,6 +34,8 @@
 #include "control/engine.h"
 #include "control/engine_worker.h"
 #include "control/peers.h"
+#include "control/reload.h"
+#include "control/uapi.h"
 #include "dataplane.h"
 #include "pipeline.h"
 
@@ -684,6 +686,23 @@ start_keepalive(struct wg_peer *peer, void *arg)
 	return 0;
 }
 
+/* SIGHUP: read the file again and apply only the difference (reload.h). */
+static void
+reload(struct wg_dp *dp)
+{
+	struct wg_reload_stats st;
+	char line[256];
+	int ret;
+
+	if (dp->engine == NULL || dp->conf_path == NULL || dp->confp == NULL)
+		return;
+	ret = wg_reload_file(dp->engine, &dp->tables, dp->conf_path, dp->confp, &st, stderr);
+	if (ret < 0)
+		return;		/* reported in one line; nothing changed */
+	wg_reload_summary(&st, line, sizeof(line));
+	fprintf(stderr, "wg-dpdk: reloaded %s: %s\n", dp->conf_path, line);
+}
+
 unsigned int
 wg_control_poll(struct wg_dp *dp)
 {
@@ -696,6 +715,10 @@ wg_control_poll(struct wg_dp *dp)
 		wg_engine_timers_run(dp->engine);
 		publish_engine_stats(dp);
 	}
+	if (dp->uapi != NULL)
+		n += wg_uapi_poll(dp->uapi);
+	if (wg_reload_pending())
+		reload(dp);
 	return n + serve_query(dp);
 }
 

@@ -23,7 +23,9 @@
 
 #include "control/config.h"
 #include "control/engine.h"
+#include "control/reload.h"
 #include "control/tables.h"
+#include "control/uapi.h"
 #include "crypto/clock.h"
 #include "dataplane.h"
 #include "messages.h"
@@ -53,6 +55,8 @@ install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (wg_reload_sighup_install() != 0)
+		fprintf(stderr, "wg-dpdk: warning: cannot handle SIGHUP: reload disabled\n");
 }
 
 static void
@@ -331,6 +335,7 @@ wg_dp_engine_create(struct wg_dp *dp, const struct wg_conf *conf, uint32_t under
 		fprintf(stderr, "wg-dpdk: cannot build the peer tables: %s\n", strerror(-ret));
 		return ret;
 	}
+	dp->tables = t;
 	dp->peers = t.peers;
 	dp->allowedips = t.allowedips;
 	ep.peers = dp->peers;
@@ -357,12 +362,15 @@ engine_free(struct wg_dp *dp)
 {
 	struct wg_tables t = { .peers = dp->peers, .allowedips = dp->allowedips };
 
+	wg_uapi_free(dp->uapi);
+	dp->uapi = NULL;
 	dp->index = NULL;
 	wg_engine_free(dp->engine);
 	dp->engine = NULL;
 	wg_tables_free(&t);
 	dp->peers = NULL;
 	dp->allowedips = NULL;
+	dp->tables = t;
 }
 
 static void
@@ -460,9 +468,31 @@ env_number(const char *name, long max)
 	return n;
 }
 
-int
-wg_dataplane_run(const struct wg_conf *conf, int eal_argc, char **eal_argv)
+/*
+ * The management socket for the stock wg tool. WG_DPDK_UAPI_DIR replaces
+ * /var/run/wireguard (tests). Another live process on the socket: refuse.
+ */
+static int
+uapi_create(struct wg_dp *dp, const struct wg_conf *conf)
 {
+	struct wg_uapi_params up = {
+		.sock_dir = getenv("WG_DPDK_UAPI_DIR"),
+		.listen_port = conf->listen_port,
+	};
+	char err[256];
+
+	dp->uapi = wg_uapi_create(conf->ifname, dp->engine, &dp->tables, &up, err, sizeof(err));
+	if (dp->uapi == NULL) {
+		fprintf(stderr, "wg-dpdk: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+wg_dataplane_run(struct wg_conf **confp, const char *conf_path, int eal_argc, char **eal_argv)
+{
+	const struct wg_conf *conf = *confp;
 	int rc = WG_DATAPLANE_RUNTIME_ERROR;
 	long speedup, threshold;
 	struct wg_dp *dp;
@@ -484,7 +514,10 @@ wg_dataplane_run(const struct wg_conf *conf, int eal_argc, char **eal_argv)
 	wg_telemetry_register();
 	dp = wg_dp_create(conf);
 	if (dp != NULL) {
-		if (wg_dp_engine_create(dp, conf, (uint32_t)threshold) == 0) {
+		dp->conf_path = conf_path;
+		dp->confp = confp;
+		if (wg_dp_engine_create(dp, conf, (uint32_t)threshold) == 0 &&
+				uapi_create(dp, conf) == 0) {
 			run(dp);
 			rc = wg_dp_destroy(dp);
 		} else {

@@ -38,11 +38,13 @@ enum {
  *   WG_DPDK_UNDER_LOAD_THRESHOLD=N: handshake messages queued behind the
  *       one being processed from which the engine is under load (cookies,
  *       rate limit); default MAX_QUEUED_INCOMING_HANDSHAKES / 8 = 512.
+ *   WG_DPDK_UAPI_DIR=DIR puts the wg tool's socket DIR/<name>.sock instead of
+ *       /var/run/wireguard/<name>.sock (tests).
  *
  * Returns WG_DATAPLANE_OK, or WG_DATAPLANE_RUNTIME_ERROR after printing the
  * reason to stderr.
  */
-int wg_dataplane_run(const struct wg_conf *conf, int eal_argc, char **eal_argv);
+int wg_dataplane_run(struct wg_conf **confp, const char *conf_path, int eal_argc, char **eal_argv);
 
 /*
  * After wg_dp_create(): the peer and allowed-IPs tables from conf, the

@@ -20,6 +20,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "control/tables.h"
 #include "neigh.h"
 #include "stats.h"
 
@@ -160,6 +161,8 @@ struct wg_encap_item {
 #define WG_ENCAP_LOOKUP UINT32_MAX	/* = WG_ALLOWEDIPS_NO_PEER */
 
 struct wg_dp;
+struct wg_uapi;
+struct wg_conf;
 struct wg_aead_ctx;
 struct wg_allowedips;
 struct wg_endpoint;
@@ -215,6 +218,11 @@ struct wg_dp {
 	struct wg_allowedips *allowedips;
 	struct wg_index_rcu *index;
 	struct wg_engine *engine;	/* opaque to the workers */
+	/* Control lcore only: management (UAPI socket) and SIGHUP reload. */
+	struct wg_tables tables;	/* the same peers and allowedips, as the loader built them */
+	struct wg_uapi *uapi;
+	const char *conf_path;		/* NULL: reload disabled (tests) */
+	struct wg_conf **confp;		/* the running configuration, replaced by a reload */
 };
 
 /* Set by SIGINT / SIGTERM. */

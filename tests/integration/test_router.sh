@@ -146,7 +146,7 @@ print(json.dumps(objs[-1]))'
 }
 
 # ---- start ----
-ip netns exec "$NS_WG" "$WG_DPDK" --conf "$TMP/wg.yaml" >"$TMP/log" 2>&1 &
+WG_DPDK_UAPI_DIR="$TMP" ip netns exec "$NS_WG" "$WG_DPDK" --conf "$TMP/wg.yaml" >"$TMP/log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do
 	[ -S "/var/run/dpdk/$PREFIX/dpdk_telemetry.v2" ] && telemetry /wg/ports | grep -q wan_mac &&
