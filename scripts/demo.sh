@@ -156,6 +156,9 @@ step "wg show (wireguard-go side)"
 sleep 1
 in_ns "$NS_PEER" wg show "$WG_IF"
 
+step "wg show wg-demo (wg-dpdk itself, through its UAPI socket: the stock tool manages it)"
+wg show wg-demo
+
 step "wg-dpdk counters: /wg/peers"
 telemetry /wg/peers
 step "wg-dpdk counters: /wg/stats (non-zero)"
