@@ -359,23 +359,6 @@ ecn_decap(uint8_t inner, uint8_t outer)
 	return inner;
 }
 
-/* The ICMP error budget of the worker, shared with icmp.c's token bucket fields. */
-static bool
-error_allowed(struct wg_worker *w)
-{
-	uint64_t hz = w->dp->tsc_hz, now = rte_rdtsc(), elapsed = now - w->icmp_last;
-	uint64_t cap = (uint64_t)WG_ICMP_ERR_BURST * hz;
-
-	w->icmp_last = now;
-	if (elapsed > hz)
-		elapsed = hz;
-	w->icmp_tokens = RTE_MIN(cap, w->icmp_tokens + elapsed * WG_ICMP_ERR_PER_SEC);
-	if (w->icmp_tokens < hz)
-		return false;
-	w->icmp_tokens -= hz;
-	return true;
-}
-
 /* RFC 1812 4.3.2.7: no error about an ICMP error or a non-initial fragment. */
 static bool
 ip4_error_suppressed(const struct rte_ipv4_hdr *ip)
@@ -415,7 +398,7 @@ time_exceeded4(struct wg_worker *w, struct rte_mbuf *m, uint32_t peer_id)
 		wg_worker_drop(w, m, WG_DROP_ttl_exceeded);
 		return;
 	}
-	if (!error_allowed(w)) {
+	if (!wg_icmp_error_allowed(w)) {
 		wg_worker_drop(w, m, WG_DROP_icmp_ratelimited);
 		return;
 	}
@@ -463,7 +446,7 @@ time_exceeded6(struct wg_worker *w, struct rte_mbuf *m, uint32_t peer_id)
 		wg_worker_drop(w, m, WG_DROP_ttl_exceeded);
 		return;
 	}
-	if (!error_allowed(w)) {
+	if (!wg_icmp_error_allowed(w)) {
 		wg_worker_drop(w, m, WG_DROP_icmp_ratelimited);
 		return;
 	}

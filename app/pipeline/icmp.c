@@ -115,8 +115,8 @@ wg_icmp6_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 /* ---- errors ---- */
 
 /* Token bucket per worker, so a flood of expiring packets cannot become a flood of errors. */
-static bool
-error_allowed(struct wg_worker *w)
+bool
+wg_icmp_error_allowed(struct wg_worker *w)
 {
 	uint64_t hz = w->dp->tsc_hz, now = rte_rdtsc(), elapsed = now - w->icmp_last;
 	uint64_t cap = (uint64_t)WG_ICMP_ERR_BURST * hz;
@@ -170,7 +170,7 @@ wg_icmp4_error(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 		wg_worker_drop(w, m, r);
 		return;
 	}
-	if (!error_allowed(w)) {
+	if (!wg_icmp_error_allowed(w)) {
 		wg_worker_drop(w, m, WG_DROP_icmp_ratelimited);
 		return;
 	}
@@ -236,7 +236,7 @@ wg_icmp6_error(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 		wg_worker_drop(w, m, r);
 		return;
 	}
-	if (!error_allowed(w)) {
+	if (!wg_icmp_error_allowed(w)) {
 		wg_worker_drop(w, m, WG_DROP_icmp_ratelimited);
 		return;
 	}

@@ -466,6 +466,8 @@ void wg_icmp4_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbu
 void wg_icmp6_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 	const struct wg_l3 *l3);
 /* Turn m (an IPv4 / IPv6 packet at l3) into an ICMP error back to its sender on p. */
+/* The worker's ICMP error budget (token bucket): false when an error must not be sent. */
+bool wg_icmp_error_allowed(struct wg_worker *w);
 void wg_icmp4_error(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
 	const struct wg_l3 *l3, uint8_t type, uint8_t code, uint16_t mtu, enum wg_drop_reason r);
 void wg_icmp6_error(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m,
