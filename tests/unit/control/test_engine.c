@@ -24,6 +24,7 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include "../test_eal.h"
 #include "control/engine.h"
 #include "control/engine_wheel.h"
 #include "crypto/aead.h"
@@ -1330,25 +1331,14 @@ main(void)
 		cmocka_unit_test(test_wheel_differential),
 		cmocka_unit_test(test_engine_idle_peers),
 	};
-	char prefix[64];
-	char *argv[] = { "test_engine", "--no-huge", "-m", "1024", "--no-pci", prefix,
-		"--log-level=lib.eal:error", "--no-telemetry", NULL };
-	size_t sz;
 	int ret;
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=test_engine_%d", (int)getpid());
-	if (rte_eal_init(RTE_DIM(argv) - 1, argv) < 0) {
-		fprintf(stderr, "EAL init failed\n");
-		return 1;
-	}
-	sz = rte_rcu_qsbr_get_memsize(4);
-	rcu = rte_zmalloc(NULL, sz, RTE_CACHE_LINE_SIZE);
-	if (rcu == NULL || rte_rcu_qsbr_init(rcu, 4) != 0)
+	rcu = wg_test_eal_init("test_engine", "1024", 4);
+	if (rcu == NULL)
 		return 1;
 	wg_clock_set_source(fake_clock);
 	ret = cmocka_run_group_tests(tests, NULL, NULL);
 	wg_clock_set_source(NULL);
-	rte_free(rcu);
-	rte_eal_cleanup();
+	wg_test_eal_fini(rcu);
 	return ret;
 }

@@ -18,6 +18,7 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include "../test_eal.h"
 #include "control/config.h"
 #include "control/tables.h"
 
@@ -218,23 +219,12 @@ main(void)
 		cmocka_unit_test(test_build_routes_every_prefix),
 		cmocka_unit_test(test_add_moves_and_remove_unroutes),
 	};
-	char prefix[64];
-	char *argv[] = { "test_tables", "--no-huge", "-m", "512", "--no-pci", prefix,
-		"--log-level=lib.eal:error", "--no-telemetry", NULL };
-	size_t sz;
 	int ret;
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=test_tables_%d", (int)getpid());
-	if (rte_eal_init(RTE_DIM(argv) - 1, argv) < 0) {
-		fprintf(stderr, "EAL init failed\n");
-		return 1;
-	}
-	sz = rte_rcu_qsbr_get_memsize(4);
-	rcu = rte_zmalloc(NULL, sz, RTE_CACHE_LINE_SIZE);
-	if (rcu == NULL || rte_rcu_qsbr_init(rcu, 4) != 0)
+	rcu = wg_test_eal_init("test_tables", "512", 4);
+	if (rcu == NULL)
 		return 1;
 	ret = cmocka_run_group_tests(tests, NULL, NULL);
-	rte_free(rcu);
-	rte_eal_cleanup();
+	wg_test_eal_fini(rcu);
 	return ret;
 }
