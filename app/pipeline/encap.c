@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <rte_lcore.h>
+#include <rte_prefetch.h>
 #include <rte_udp.h>
 
 #include "control/allowedips.h"
@@ -295,6 +296,44 @@ group_drop(struct tx_group *g, enum wg_drop_reason r)
 	g->drop = r;
 }
 
+/*
+ * Several peers in a batch: with many configured peers their structs are
+ * cold, and group_prepare() would wait for each miss in turn (peer slot,
+ * peer, keypair). Start every line the batch needs first, one level at a
+ * time, so that the misses of all groups overlap.
+ */
+static void
+groups_prefetch(struct wg_worker *w, struct tx_group *g, unsigned int ng)
+{
+	struct wg_peers *peers = w->dp->peers;
+	struct noise_keypair *kp;
+	struct wg_peer *peer;
+	unsigned int i;
+
+	if (peers == NULL || ng < 2)
+		return;
+	for (i = 0; i < ng; i++) {
+		peer = wg_peers_get(peers, g[i].peer_id);
+		if (peer == NULL)
+			continue;
+		rte_prefetch0(&peer->keypairs);
+		rte_prefetch0(&peer->ep);
+		rte_prefetch0_write(&peer->wk);
+		rte_prefetch0_write(&peer->wk.ev_bits);
+	}
+	for (i = 0; i < ng; i++) {
+		peer = wg_peers_get(peers, g[i].peer_id);
+		if (peer == NULL)
+			continue;
+		kp = wg_noise_keypairs_current(&peer->keypairs);
+		if (kp == NULL)
+			continue;
+		rte_prefetch0(kp->send_key);
+		rte_prefetch0(&kp->sending_valid);
+		rte_prefetch0_write(&kp->send_counter);
+	}
+}
+
 /* Endpoint, route, keypair and nonces: decide what happens to the peer's packets. */
 static void
 group_prepare(struct wg_worker *w, struct tx_group *g, uint64_t now)
@@ -446,6 +485,7 @@ wg_encap_flush(struct wg_worker *w)
 	lookup_peers(w, it, n);
 	ng = group_items(it, n, groups, gi);
 	now = wg_clock_now();
+	groups_prefetch(w, groups, ng);
 	for (i = 0; i < ng; i++)
 		group_prepare(w, &groups[i], now);
 	for (i = 0; i < n; i++) {
