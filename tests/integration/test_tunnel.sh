@@ -150,7 +150,8 @@ PY
 start_dpdk() {
 	local tag=$1 conf=$2
 	shift 2
-	it_spawn "$tag" "$NS_DP" env WG_DPDK_IDLE=1 WG_DPDK_UAPI_DIR="$IT_DIR" "$@" "$WG_DPDK" --conf "$conf"
+	it_spawn "$tag" "$NS_DP" env WG_DPDK_IDLE=1 WG_DPDK_UAPI_DIR="$IT_DIR" "$@" \
+		"$WG_DPDK" --conf "$conf"
 	DP_PID=$IT_LAST_PID
 	it_wait_for "[ -S /var/run/dpdk/$PREFIX/dpdk_telemetry.v2 ] || ! kill -0 $DP_PID" 30 ||
 		it_fail "wg-dpdk ($tag) did not start"
