@@ -467,8 +467,8 @@ no_drops(const char *what)
 	wg_stats_read(w->lcore_id, &s);
 	for (j = 0; j < WG_DROP_MAX; j++)
 		if (s.drop[j] != 0) {
-			fprintf(stderr, "bench_pipeline: %s: %" PRIu64 " drops %s\n", what, s.drop[j],
-				wg_stats_drop_name(j));
+			fprintf(stderr, "bench_pipeline: %s: %" PRIu64 " drops %s\n", what,
+				s.drop[j], wg_stats_drop_name(j));
 			ok = false;
 		}
 	memset(&wg_stats[w->lcore_id], 0, sizeof(wg_stats[0]));
@@ -883,7 +883,8 @@ run_handshake(unsigned int n, unsigned int n_rounds)
 		wg_engine_timers_run(e);
 		if (r > 0)
 			for (i = 0; i < 8; i++)
-				xs[(r - 1) * 8 + i] = x25519_cycles(priv, in[r % n].local.public_key);
+				xs[(r - 1) * 8 + i] = x25519_cycles(priv,
+					in[r % n].local.public_key);
 		/* The 20 ms initiation flood limit per peer (protocol.md §7.2). */
 		do {
 			clock_gettime(CLOCK_MONOTONIC, &ts1);
@@ -902,7 +903,8 @@ run_handshake(unsigned int n, unsigned int n_rounds)
 			responses);
 		for (i = 0; i < WG_HS_COUNT; i++)
 			if (st.hs[i] != 0)
-				fprintf(stderr, " %s=%" PRIu64, wg_engine_hs_result_name(i), st.hs[i]);
+				fprintf(stderr, " %s=%" PRIu64, wg_engine_hs_result_name(i),
+					st.hs[i]);
 		fprintf(stderr, "\n");
 		failed = true;
 	}
@@ -978,9 +980,11 @@ huge_signal(int sig)
 		rmdir(huge.dir);
 		fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
 		if (fd >= 0) {
+			/* Nothing more to do if it fails: the result is ignored on purpose. */
 			if (write(fd, huge.old_text, strlen(huge.old_text)) < 0)
-				sig |= 0;
-			close(fd);
+				close(fd);
+			else
+				close(fd);
 		}
 	}
 	_exit(128 + sig);
