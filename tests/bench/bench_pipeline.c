@@ -980,11 +980,10 @@ huge_signal(int sig)
 		rmdir(huge.dir);
 		fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
 		if (fd >= 0) {
-			/* Nothing more to do if it fails: the result is ignored on purpose. */
-			if (write(fd, huge.old_text, strlen(huge.old_text)) < 0)
-				close(fd);
-			else
-				close(fd);
+			if (write(fd, huge.old_text, strlen(huge.old_text)) < 0) {
+				/* nothing more a signal handler can do */
+			}
+			close(fd);
 		}
 	}
 	_exit(128 + sig);
