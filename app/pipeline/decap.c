@@ -147,6 +147,30 @@ find_keypairs(struct wg_worker *w, struct rx_cand *cand, uint64_t now)
 	return k;
 }
 
+/*
+ * The lines the serial stage reads after the batch (replay word, the peer's
+ * slots, endpoint and worker block): with many peers they are cold, and the
+ * AEAD batch is long enough to hide their fetch.
+ */
+static void
+prefetch_after_decrypt(const struct rx_cand *cand, const struct wg_aead_op *ops, unsigned int n)
+{
+	const struct noise_keypair *kp;
+	struct wg_peer *peer;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		kp = cand[i].kp;
+		peer = kp->entry.owner;
+		rte_prefetch0(&kp->replay.ring[(ops[i].counter / WG_REPLAY_BLOCK_BITS) &
+			(WG_REPLAY_RING_BLOCKS - 1)]);
+		rte_prefetch0(&peer->keypairs);
+		rte_prefetch0(&peer->ep);
+		rte_prefetch0_write(&peer->wk);
+		rte_prefetch0_write(&peer->wk.ev_bits);
+	}
+}
+
 /* 2. One AEAD batch over every candidate, in place. */
 static void
 decrypt(struct wg_worker *w, const struct rx_cand *cand, struct wg_aead_op *ops, unsigned int n)
@@ -164,6 +188,7 @@ decrypt(struct wg_worker *w, const struct rx_cand *cand, struct wg_aead_op *ops,
 		ops[i].tag = ops[i].data + ops[i].len;
 		ops[i].ok = false;
 	}
+	prefetch_after_decrypt(cand, ops, n);
 	wg_aead_decrypt_batch(w->aead, ops, n);
 }
 
