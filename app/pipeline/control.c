@@ -570,6 +570,9 @@ peer_info(const struct wg_peer *peer, struct wg_peer_info *out)
 	out->persistent_keepalive = peer->persistent_keepalive;
 	out->staged = (uint16_t)wg_engine_staged_count(peer);
 	out->has_psk = peer->has_psk;
+	/* The control lcore is the only writer of the slots. */
+	out->has_current_keypair = atomic_load_explicit(&peer->keypairs.current,
+		memory_order_relaxed) != NULL;
 	if (peer->name != NULL)
 		snprintf(out->name, sizeof(out->name), "%s", peer->name);
 }

@@ -87,6 +87,7 @@ struct wg_peer_info {
 	uint16_t persistent_keepalive;
 	uint16_t staged;
 	bool has_psk;
+	bool has_current_keypair;	/* false once the key material is zeroed */
 	char name[64];			/* "" when none */
 };
 

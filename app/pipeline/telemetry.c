@@ -419,6 +419,7 @@ cmd_peer(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_u64(d, "persistent_keepalive", info.persistent_keepalive);
 	rte_tel_data_add_dict_u64(d, "staged", info.staged);
 	rte_tel_data_add_dict_int(d, "preshared_key", info.has_psk);
+	rte_tel_data_add_dict_int(d, "has_current_keypair", info.has_current_keypair);
 	return 0;
 }
 
@@ -443,6 +444,6 @@ wg_telemetry_register(void)
 		"Up to 64 peers from an id (parallel arrays; next: the following page, -1 at the "
 		"end). Parameters: int start");
 	rte_telemetry_register_cmd("/wg/peer", cmd_peer,
-		"One peer: endpoint, counters, last handshake. Parameters: string public key "
-		"(base64)");
+		"One peer: endpoint, counters, last handshake, keypair. Parameters: string "
+		"public key (base64)");
 }
