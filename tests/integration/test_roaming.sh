@@ -514,35 +514,41 @@ it_wait_for rekeyed 60 || it_fail "phase 2: fewer than 3 rekeys: $(cut -c1-3000 
 # one LAN packet below is sent on a keypair younger than REKEY_AFTER_TIME.
 r0=$(dp_field hs_response)
 it_wait_for "[ \$(dp_stat hs_response) -gt $r0 ]" 20 || it_fail "phase 2: no fourth rekey"
-t_rekey=$(now)
 kill -INT "$ping_pid" 2>/dev/null || true
 it_wait_exit "$ping_pid" 5 || true
 v=$(dp_stat engine_initiations_sent engine_gave_up engine_keys_zeroed) || it_fail "/wg/stats"
 read -r init0 gave0 zero0 <<<"$v"
 it_kill "${WGPID[$WG1]}" 3
-t_ping=$(now)
 timeout 10 ip netns exec "$NS_LAN" ping -n -q -c 1 -W 1 10.192.1.2 >>"$IT_LOG" 2>&1 &&
 	it_fail "phase 2: p1 answered after its wireguard-go was killed"
+# The echo request left at least 1 s (-W 1) before ping gave up.
+t_sent=$(awk -v t="$(now)" 'BEGIN { printf "%.3f", t - 1 }')
 sent=$(awk '/packets transmitted/ { print $1 }' "$PING3")
 got=$(replies "$PING3")
 it_log "phase 2: $got of $sent echo requests answered across the rekeys"
 [ -n "$sent" ] && [ "$sent" -gt 10 ] || it_fail "phase 2: ping sent ${sent:-?} requests"
 [ $((got * 100)) -ge $((sent * 90)) ] || it_fail "phase 2: only $got of $sent pings answered"
+# The last session's birth (wall clock, as the handshake completed) and its
+# age in protocol seconds when the packet left, at most.
+v=$(dp_peer "$P1_PUB" last_handshake last_handshake_nsec) || it_fail "/wg/peer p1"
+t_hs=$(awk -v s="${v% *}" -v ns="${v#* }" 'BEGIN { printf "%.3f", s + ns / 1e9 }')
+age=$(awk -v a="$t_hs" -v b="$t_sent" -v x="$SPEEDUP" 'BEGIN { printf "%.0f", (b - a) * x }')
+it_log "phase 2: the packet left on a keypair at most $age protocol seconds old"
 
 # p1 is gone. The packet armed the new-handshake timer (15 protocol seconds
 # without an answer): one initiation, then MAX_TIMER_HANDSHAKES + 1 = 19
-# retransmissions 5 s apart, then the give-up. 20 exactly when the packet
-# left on a keypair younger than 120 protocol seconds; on a stalled machine
-# the age check of the send path may start the sequence early and the
-# timer's own initiation restart the count (as in the kernel): up to 23.
+# retransmissions 5 s apart, then the give-up: 20 when the packet left on a
+# keypair younger than REKEY_AFTER_TIME. Older, the send path starts a rekey
+# at once and the timer's initiation, not a retry, restarts the count a few
+# retries later (kernel semantics): up to 23.
 it_wait_for "[ \$(dp_stat engine_gave_up) -gt $gave0 ]" 40 ||
 	it_fail "phase 2: no give-up: $(cut -c1-3000 "$IT_DIR/tel.json")"
 read -r init1 gave1 <<<"$(dp_field engine_initiations_sent engine_gave_up)"
 hc=$(dp_peer "$P1_PUB" has_current_keypair) || it_fail "/wg/peer p1"
 n_init=$((init1 - init0))
-it_log "phase 2: gave up $(elapsed "$t_ping") s after p1 left, $n_init initiations"
+it_log "phase 2: gave up $(elapsed "$t_sent") s after the packet, $n_init initiations"
 [ "$gave1" -eq $((gave0 + 1)) ] || it_fail "phase 2: gave_up went from $gave0 to $gave1"
-if awk -v a="$t_rekey" -v b="$t_ping" -v s="$SPEEDUP" 'BEGIN { exit !((b - a) * s < 100) }'; then
+if [ "$age" -lt 118 ]; then
 	[ "$n_init" -eq 20 ] || it_fail "phase 2: $n_init initiations before the give-up, expected 20"
 else
 	[ "$n_init" -ge 20 ] && [ "$n_init" -le 23 ] ||
@@ -555,13 +561,11 @@ zeroed() {
 		[ "$(dp_peer "$P1_PUB" has_current_keypair)" -eq 0 ]
 }
 it_wait_for zeroed 40 || it_fail "phase 2: keys not zeroed: $(cat "$IT_DIR/tel.json")"
-t_zero=$(elapsed "$t_rekey")
+t_zero=$(awk -v a="$t_hs" -v b="$(now)" -v x="$SPEEDUP" 'BEGIN { printf "%.0f", (b - a) * x }')
 init2=$(dp_stat engine_initiations_sent) || it_fail "/wg/stats"
-it_log "phase 2: keys zeroed $t_zero s after the last rekey was seen"
+it_log "phase 2: keys zeroed (seen) $t_zero protocol seconds after the last session"
 [ "$init2" -eq "$init1" ] || it_fail "phase 2: $((init2 - init1)) initiations sent after the give-up"
-# Not before 540 protocol seconds (less the time it took to see the rekey).
-awk -v t="$t_zero" -v s="$SPEEDUP" 'BEGIN { exit !(t * s >= 480) }' ||
-	it_fail "phase 2: keys zeroed $t_zero s (x$SPEEDUP) after the last session, before 540 s"
+[ "$t_zero" -ge 538 ] || it_fail "phase 2: keys zeroed $t_zero protocol seconds after the session"
 telemetry_log /wg/stats
 dp_stop wgdpdk2
 it_pass "roaming (address, port), gateway MAC (announced ${rec1} s, silent ${rec2} s), PMTU v4/v6," \
