@@ -16,8 +16,9 @@
 #      192.0.2.12 (eb, "cellular")    p2 initiates; reached through the gateway rt
 #
 # Phase 1 (real protocol clock):
-#  1. roaming: during an iperf3 --bidir transfer p2 moves from ea to eb (its
-#     old address removed), then, during another, changes its listen port:
+#  1. roaming: during an iperf3 --bidir transfer p2 moves from ea to eb (ea
+#     down, default route to eb, then its old address removed), then, during
+#     another, changes its listen port:
 #     /wg/peer shows each new endpoint, the transfers complete with data both
 #     ways in their last second, and ping and iperf3 work both ways after;
 #  2. gateway MAC change during a ping stream from p2: first announced (the
@@ -339,13 +340,24 @@ rx0=$(dp_peer "$P2_PUB" rx_bytes) || it_fail "/wg/peer p2"
 bg_iperf "$IT_DIR/roam1" it_iperf_tcp "$NS_LAN" 10.0.0.2 "$NS_P2" 6 30M --bidir -w 128K
 it_wait_for "[ \$(dp_peer '$P2_PUB' rx_bytes) -ge $((rx0 + 1000000)) ]" 20 ||
 	it_fail "roaming: the transfer from p2 did not start"
+# The order matters to p2's wireguard-go, not to wg-dpdk. wireguard-go keeps
+# a sticky source (203.0.113.12 on ea, refreshed by every packet it receives)
+# and drops it only when a route change makes the route to wg-dpdk *from that
+# source* leave through another interface (its netlink route listener), or 15 s
+# later (its new-handshake timer). Once the address is gone that route lookup
+# fails, so the source sticks: with the address flushed right after the route
+# change, or a packet received on ea after it (the move raced both), p2 sent
+# nothing that could reach wg-dpdk for 15 s and the transfer's TCP stalled.
+# So: ea goes down first (nothing more arrives on it), the default route moves
+# to eb while the old address still exists (the listener then clears the
+# source), and the old address goes once wg-dpdk has seen the new one.
 t_move=$(now)
+it_run ip -n "$NS_P2" link set "$EA" down || it_fail "p2 link ea down"
 it_run ip -n "$NS_P2" route replace default via 192.0.2.1 dev "$EB" || it_fail "p2 route to eb"
-it_run ip -n "$NS_P2" addr flush dev "$EA"
-it_run ip -n "$NS_P2" link set "$EA" down
-it_wait_for "endpoint_is '$P2_PUB' 192.0.2.12:51820" 15 ||
+it_wait_for "endpoint_is '$P2_PUB' 192.0.2.12:51820" 10 ||
 	it_fail "roaming: wg-dpdk did not learn p2's new address"
 it_log "roaming: new endpoint seen $(elapsed "$t_move") s after the move"
+it_run ip -n "$NS_P2" addr flush dev "$EA" || it_fail "p2 flush ea"
 bg_iperf_wait 40 "roaming, address move" "$IT_DIR/roam1"
 read -r fwd rev <<<"$(bidir_last_second "$IT_DIR/iperf_last.json")"
 [ "$fwd" -gt 0 ] && [ "$rev" -gt 0 ] ||
