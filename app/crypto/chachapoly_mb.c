@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Multi-buffer ChaCha20-Poly1305, written from RFC 8439: sixteen messages per
+ * call, message L in 32-bit lane L of every vector.
+ *
+ * ChaCha20 (RFC 8439 §2.3). The state is transposed: vector j holds state
+ * word j of all sixteen lanes, so one quarter round on four vectors is the
+ * same quarter round in sixteen independent blocks with sixteen keys. The
+ * initial states are built one row per lane and transposed once per call;
+ * each pass of 64 bytes runs the block function with block counter pass+1,
+ * loads each lane's 64 bytes (masked past its end), transposes them to the
+ * same word-per-vector layout, XORs, transposes back and stores masked.
+ *
+ * Poly1305 (§2.5) over the ciphertext, zero-padded to 16 bytes, then
+ * le64(0) || le64(len) (§2.8, no AAD). The one-time key is the first 32 bytes
+ * of block 0. Sixteen accumulators in two vectors of eight 64-bit lanes
+ * (lanes 0,1,4,5,8,9,12,13 and 2,3,6,7,10,11,14,15: what unpacklo/hi of the
+ * word vectors give for free), radix 2^44: h = h0 + h1*2^44 + h2*2^88, r the
+ * same, with s1 = 20*r1 and s2 = 20*r2 since 2^132 = 4*2^130 == 20 (mod p).
+ * A lane takes a 16-byte block only while the block lies below its length;
+ * the blend is on a mask computed from lengths, never from data.
+ *
+ * Carry bounds. vpmadd52{lo,hi}uq multiply the low 52 bits of each operand,
+ * so every limb fed to them must be below 2^52, and the sums must stay in
+ * 64 bits.
+ *  - Clamping leaves r < 2^124: r0, r1 < 2^44, r2 < 2^36, s1 < 2^49,
+ *    s2 < 2^41.
+ *  - Entering a multiply, h0, h1 < 2^46 and h2 < 2^43 (shown below). Every
+ *    product is then below 2^46 * 2^49 = 2^95, so each high half is below
+ *    2^43 and each low half below 2^52. Each column d_k of the schoolbook
+ *    product sums three of them: L_k < 3*2^52 < 2^54, H_k < 3*2^43 < 2^45.
+ *  - The column k value is L_k + H_k*2^52 at weight 2^(44k). H0 and H1 move
+ *    up a limb as H<<8 (< 2^53); H2 sits at weight 2^140 == 5*2^10 (mod p)
+ *    and joins the carry out of limb 2: t1, t2 < 2^54 + 2^53 before carries.
+ *  - Carries: t0 -> t1 (carry < 2^10), t1 -> t2 (< 2^11), then
+ *    c = (t2 >> 42) + (H2 << 10) < 2^12 + 2^55 folds into t0 as 5c < 2^58,
+ *    and one more carry t0 -> t1 (< 2^14). Out: h0 < 2^44, h1 < 2^44 + 2^14,
+ *    h2 < 2^42.
+ *  - Adding a message block (m0, m1 < 2^44, m2 <= 2^40 + 2^40 with the pad
+ *    bit) gives h0 < 2^45, h1 < 2^45 + 2^14 < 2^46, h2 < 2^43: the entry
+ *    bounds hold again, by induction from h = 0.
+ *  - Final: two full carry rounds leave h < 2^130 + 2^88 < 2p; one
+ *    conditional subtraction of p, selected by a mask, gives h mod p.
+ *
+ * Constant time: branches and addresses depend only on lengths, lane counts
+ * and pointers; tags are compared with wg_ct_equal. Key material on the
+ * stack is wiped before returning.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "crypto/chachapoly_mb.h"
+#include "crypto/ct.h"
+
+#if defined(__x86_64__) && !defined(WG_NO_MB)
+
+#include <immintrin.h>
+
+bool
+wg_mb_available(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512ifma");
+}
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512ifma")
+
+#define MB_INLINE static inline __attribute__((always_inline))
+
+static const uint8_t mb_zero_key[WG_AEAD_KEY_LEN];
+static uint8_t mb_sink[64] __attribute__((aligned(64)));
+
+/* out[j][i] = in[i][j] for a 16x16 matrix of 32-bit words; in place. */
+MB_INLINE void
+transpose16(__m512i m[16])
+{
+	__m512i t[16];
+	unsigned int i, c;
+
+	for (i = 0; i < 8; i++) {
+		t[2 * i] = _mm512_unpacklo_epi32(m[2 * i], m[2 * i + 1]);
+		t[2 * i + 1] = _mm512_unpackhi_epi32(m[2 * i], m[2 * i + 1]);
+	}
+	/* m[4i + c], 128-bit lane k: column 4k + c of rows 4i..4i+3. */
+	for (i = 0; i < 4; i++) {
+		m[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+		m[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+		m[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+		m[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+	}
+	for (c = 0; c < 4; c++) {
+		__m512i v0 = _mm512_shuffle_i32x4(m[c], m[4 + c], 0x44);
+		__m512i v1 = _mm512_shuffle_i32x4(m[c], m[4 + c], 0xee);
+		__m512i v2 = _mm512_shuffle_i32x4(m[8 + c], m[12 + c], 0x44);
+		__m512i v3 = _mm512_shuffle_i32x4(m[8 + c], m[12 + c], 0xee);
+
+		t[c] = _mm512_shuffle_i32x4(v0, v2, 0x88);
+		t[4 + c] = _mm512_shuffle_i32x4(v0, v2, 0xdd);
+		t[8 + c] = _mm512_shuffle_i32x4(v1, v3, 0x88);
+		t[12 + c] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
+	}
+	for (i = 0; i < 16; i++)
+		m[i] = t[i];
+}
+
+#define QR(a, b, c, d)                                                                           \
+	do {                                                                                     \
+		a = _mm512_add_epi32(a, b);                                                      \
+		d = _mm512_rol_epi32(_mm512_xor_si512(d, a), 16);                                \
+		c = _mm512_add_epi32(c, d);                                                      \
+		b = _mm512_rol_epi32(_mm512_xor_si512(b, c), 12);                                \
+		a = _mm512_add_epi32(a, b);                                                      \
+		d = _mm512_rol_epi32(_mm512_xor_si512(d, a), 8);                                 \
+		c = _mm512_add_epi32(c, d);                                                      \
+		b = _mm512_rol_epi32(_mm512_xor_si512(b, c), 7);                                 \
+	} while (0)
+
+/* RFC 8439 §2.3: x = block(s), sixteen lanes at once. */
+MB_INLINE void
+chacha_block(__m512i x[16], const __m512i s[16])
+{
+	__m512i x0 = s[0], x1 = s[1], x2 = s[2], x3 = s[3], x4 = s[4], x5 = s[5], x6 = s[6],
+		x7 = s[7], x8 = s[8], x9 = s[9], x10 = s[10], x11 = s[11], x12 = s[12],
+		x13 = s[13], x14 = s[14], x15 = s[15];
+	unsigned int i;
+
+	for (i = 0; i < 10; i++) {
+		QR(x0, x4, x8, x12);
+		QR(x1, x5, x9, x13);
+		QR(x2, x6, x10, x14);
+		QR(x3, x7, x11, x15);
+		QR(x0, x5, x10, x15);
+		QR(x1, x6, x11, x12);
+		QR(x2, x7, x8, x13);
+		QR(x3, x4, x9, x14);
+	}
+	x[0] = _mm512_add_epi32(x0, s[0]);
+	x[1] = _mm512_add_epi32(x1, s[1]);
+	x[2] = _mm512_add_epi32(x2, s[2]);
+	x[3] = _mm512_add_epi32(x3, s[3]);
+	x[4] = _mm512_add_epi32(x4, s[4]);
+	x[5] = _mm512_add_epi32(x5, s[5]);
+	x[6] = _mm512_add_epi32(x6, s[6]);
+	x[7] = _mm512_add_epi32(x7, s[7]);
+	x[8] = _mm512_add_epi32(x8, s[8]);
+	x[9] = _mm512_add_epi32(x9, s[9]);
+	x[10] = _mm512_add_epi32(x10, s[10]);
+	x[11] = _mm512_add_epi32(x11, s[11]);
+	x[12] = _mm512_add_epi32(x12, s[12]);
+	x[13] = _mm512_add_epi32(x13, s[13]);
+	x[14] = _mm512_add_epi32(x14, s[14]);
+	x[15] = _mm512_add_epi32(x15, s[15]);
+}
+
+/* Eight Poly1305 accumulators and their keys, radix 2^44. */
+struct poly8 {
+	__m512i h0, h1, h2;
+	__m512i r0, r1, r2, s1, s2;
+	__m512i len;            /* message length of each lane, 64-bit */
+};
+
+#define M44 _mm512_set1_epi64((1LL << 44) - 1)
+#define M42 _mm512_set1_epi64((1LL << 42) - 1)
+
+/* lo, hi: the two little-endian 64-bit halves of a 16-byte block (+ pad bit 2^128). */
+MB_INLINE void
+poly_block(struct poly8 *p, __m512i lo, __m512i hi, __mmask8 active)
+{
+	const __m512i z = _mm512_setzero_si512();
+	__m512i h0, h1, h2, l0, l1, l2, u0, u1, u2, t0, t1, t2, c;
+
+	h0 = _mm512_add_epi64(p->h0, _mm512_and_si512(lo, M44));
+	h1 = _mm512_add_epi64(p->h1, _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44),
+						       _mm512_slli_epi64(hi, 20)), M44));
+	h2 = _mm512_add_epi64(p->h2, _mm512_or_si512(_mm512_srli_epi64(hi, 24),
+						     _mm512_set1_epi64(1LL << 40)));
+
+	l0 = _mm512_madd52lo_epu64(z, h0, p->r0);
+	u0 = _mm512_madd52hi_epu64(z, h0, p->r0);
+	l1 = _mm512_madd52lo_epu64(z, h0, p->r1);
+	u1 = _mm512_madd52hi_epu64(z, h0, p->r1);
+	l2 = _mm512_madd52lo_epu64(z, h0, p->r2);
+	u2 = _mm512_madd52hi_epu64(z, h0, p->r2);
+	l0 = _mm512_madd52lo_epu64(l0, h1, p->s2);
+	u0 = _mm512_madd52hi_epu64(u0, h1, p->s2);
+	l1 = _mm512_madd52lo_epu64(l1, h1, p->r0);
+	u1 = _mm512_madd52hi_epu64(u1, h1, p->r0);
+	l2 = _mm512_madd52lo_epu64(l2, h1, p->r1);
+	u2 = _mm512_madd52hi_epu64(u2, h1, p->r1);
+	l0 = _mm512_madd52lo_epu64(l0, h2, p->s1);
+	u0 = _mm512_madd52hi_epu64(u0, h2, p->s1);
+	l1 = _mm512_madd52lo_epu64(l1, h2, p->s2);
+	u1 = _mm512_madd52hi_epu64(u1, h2, p->s2);
+	l2 = _mm512_madd52lo_epu64(l2, h2, p->r0);
+	u2 = _mm512_madd52hi_epu64(u2, h2, p->r0);
+
+	t0 = l0;
+	t1 = _mm512_add_epi64(l1, _mm512_slli_epi64(u0, 8));
+	t2 = _mm512_add_epi64(l2, _mm512_slli_epi64(u1, 8));
+	c = _mm512_srli_epi64(t0, 44);
+	t0 = _mm512_and_si512(t0, M44);
+	t1 = _mm512_add_epi64(t1, c);
+	c = _mm512_srli_epi64(t1, 44);
+	t1 = _mm512_and_si512(t1, M44);
+	t2 = _mm512_add_epi64(t2, c);
+	c = _mm512_add_epi64(_mm512_srli_epi64(t2, 42), _mm512_slli_epi64(u2, 10));
+	t2 = _mm512_and_si512(t2, M42);
+	t0 = _mm512_add_epi64(t0, _mm512_add_epi64(c, _mm512_slli_epi64(c, 2)));
+	c = _mm512_srli_epi64(t0, 44);
+	t0 = _mm512_and_si512(t0, M44);
+	t1 = _mm512_add_epi64(t1, c);
+
+	p->h0 = _mm512_mask_mov_epi64(p->h0, active, t0);
+	p->h1 = _mm512_mask_mov_epi64(p->h1, active, t1);
+	p->h2 = _mm512_mask_mov_epi64(p->h2, active, t2);
+}
+
+/* r from words w0..w3, s from w4..w7 of block 0 (already in this half's lane order). */
+MB_INLINE void
+poly_init(struct poly8 *p, __m512i rlo, __m512i rhi, __m512i len)
+{
+	__m512i t;
+
+	p->r0 = _mm512_and_si512(rlo, M44);
+	p->r1 = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(rlo, 44),
+						 _mm512_slli_epi64(rhi, 20)), M44);
+	p->r2 = _mm512_srli_epi64(rhi, 24);
+	t = _mm512_add_epi64(_mm512_slli_epi64(p->r1, 4), _mm512_slli_epi64(p->r1, 2));
+	p->s1 = t;
+	p->s2 = _mm512_add_epi64(_mm512_slli_epi64(p->r2, 4), _mm512_slli_epi64(p->r2, 2));
+	p->h0 = p->h1 = p->h2 = _mm512_setzero_si512();
+	p->len = len;
+}
+
+/* Length block, full reduction, + s: the tag halves of each lane. */
+MB_INLINE void
+poly_final(struct poly8 *p, __m512i slo, __m512i shi, __m512i *tlo, __m512i *thi)
+{
+	const __m512i five = _mm512_set1_epi64(5);
+	__m512i h0, h1, h2, g0, g1, g2, c, lo, hi;
+	__mmask8 ge, carry;
+	unsigned int i;
+
+	poly_block(p, _mm512_setzero_si512(), p->len, 0xff);
+	h0 = p->h0;
+	h1 = p->h1;
+	h2 = p->h2;
+	for (i = 0; i < 2; i++) {
+		c = _mm512_srli_epi64(h1, 44);
+		h1 = _mm512_and_si512(h1, M44);
+		h2 = _mm512_add_epi64(h2, c);
+		c = _mm512_srli_epi64(h2, 42);
+		h2 = _mm512_and_si512(h2, M42);
+		h0 = _mm512_add_epi64(h0, _mm512_mullo_epi64(c, five));
+		c = _mm512_srli_epi64(h0, 44);
+		h0 = _mm512_and_si512(h0, M44);
+		h1 = _mm512_add_epi64(h1, c);
+	}
+	/* g = h + 5 - 2^130; h >= p exactly when g does not go negative. */
+	g0 = _mm512_add_epi64(h0, five);
+	c = _mm512_srli_epi64(g0, 44);
+	g0 = _mm512_and_si512(g0, M44);
+	g1 = _mm512_add_epi64(h1, c);
+	c = _mm512_srli_epi64(g1, 44);
+	g1 = _mm512_and_si512(g1, M44);
+	g2 = _mm512_add_epi64(h2, c);
+	ge = _mm512_cmpge_epu64_mask(g2, _mm512_set1_epi64(1LL << 42));
+	g2 = _mm512_sub_epi64(g2, _mm512_set1_epi64(1LL << 42));
+	h0 = _mm512_mask_mov_epi64(h0, ge, g0);
+	h1 = _mm512_mask_mov_epi64(h1, ge, g1);
+	h2 = _mm512_mask_mov_epi64(h2, ge, g2);
+
+	lo = _mm512_add_epi64(h0, _mm512_slli_epi64(h1, 44));
+	hi = _mm512_add_epi64(_mm512_srli_epi64(h1, 20), _mm512_slli_epi64(h2, 24));
+	lo = _mm512_add_epi64(lo, slo);
+	carry = _mm512_cmplt_epu64_mask(lo, slo);
+	hi = _mm512_add_epi64(hi, shi);
+	hi = _mm512_mask_add_epi64(hi, carry, hi, _mm512_set1_epi64(1));
+	*tlo = lo;
+	*thi = hi;
+}
+
+/* Poly1305 over the four 16-byte blocks of a pass, data in word-per-vector layout. */
+MB_INLINE void
+poly_pass(struct poly8 *pa, struct poly8 *pb, const __m512i w[16], uint32_t pass)
+{
+	unsigned int q;
+
+	for (q = 0; q < 4; q++) {
+		const __m512i off = _mm512_set1_epi64((long long)(64 * pass + 16 * q));
+		__mmask8 ka = _mm512_cmpgt_epu64_mask(pa->len, off);
+		__mmask8 kb = _mm512_cmpgt_epu64_mask(pb->len, off);
+
+		if (ka != 0)
+			poly_block(pa, _mm512_unpacklo_epi32(w[4 * q], w[4 * q + 1]),
+				   _mm512_unpacklo_epi32(w[4 * q + 2], w[4 * q + 3]), ka);
+		if (kb != 0)
+			poly_block(pb, _mm512_unpackhi_epi32(w[4 * q], w[4 * q + 1]),
+				   _mm512_unpackhi_epi32(w[4 * q + 2], w[4 * q + 3]), kb);
+	}
+}
+
+/* Bytes of lane l in this pass as a load/store mask. */
+static inline __mmask64
+lane_mask(uint32_t len, uint32_t pass)
+{
+	uint32_t off = 64 * pass;
+
+	if (len >= off + 64)
+		return ~(__mmask64)0;
+	if (len <= off)
+		return 0;
+	return ((__mmask64)1 << (len - off)) - 1;
+}
+
+/* Per-lane poly accumulator half (0: lanes 0,1,4,5,..; 1: lanes 2,3,6,7,..) and index. */
+static inline void
+poly_lane(unsigned int lane, unsigned int *half, unsigned int *idx)
+{
+	*half = (lane >> 1) & 1;
+	*idx = (lane >> 2) * 2 + (lane & 1);
+}
+
+static unsigned int
+mb_run(struct wg_aead_op *const *ops, unsigned int n, bool encrypt)
+{
+	__m512i s[16], x[16], d[16];
+	struct poly8 pa, pb;
+	uint8_t *ptr[WG_MB_LANES];
+	uint32_t len[WG_MB_LANES] __attribute__((aligned(64)));
+	uint64_t tag[2][2][8] __attribute__((aligned(64)));   /* [half][lo/hi][idx] */
+	__m512i len32, tlo, thi;
+	uint32_t maxlen = 0, passes, p;
+	unsigned int l, ok = 0;
+	bool tail;
+
+	for (l = 0; l < WG_MB_LANES; l++) {
+		const struct wg_aead_op *op = l < n ? ops[l] : NULL;
+		const uint8_t *key = op != NULL ? op->key : mb_zero_key;
+		const __m512i kidx = _mm512_set_epi32(0, 0, 0, 0, 7, 6, 5, 4, 3, 2, 1, 0,
+						      0, 0, 0, 0);
+		__m512i row = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					       0x6b206574, 0x79622d32, 0x3320646e, 0x61707865);
+
+		row = _mm512_mask_permutexvar_epi32(row, 0x0ff0, kidx,
+			_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)key)));
+		/* Words 14, 15: the WireGuard nonce's counter (word 13 is the zero prefix). */
+		row = _mm512_mask_set1_epi64(row, 0x80, op != NULL ? (long long)op->counter : 0);
+		s[l] = row;
+		len[l] = op != NULL ? op->len : 0;
+		ptr[l] = op != NULL && op->data != NULL && op->len > 0 ? op->data : mb_sink;
+		if (len[l] > maxlen)
+			maxlen = len[l];
+	}
+	transpose16(s);
+
+	/* Block 0: the Poly1305 one-time key (RFC 8439 §2.6). */
+	chacha_block(x, s);
+	x[0] = _mm512_and_si512(x[0], _mm512_set1_epi32(0x0fffffff));
+	x[1] = _mm512_and_si512(x[1], _mm512_set1_epi32(0x0ffffffc));
+	x[2] = _mm512_and_si512(x[2], _mm512_set1_epi32(0x0ffffffc));
+	x[3] = _mm512_and_si512(x[3], _mm512_set1_epi32(0x0ffffffc));
+	len32 = _mm512_load_si512(len);
+	poly_init(&pa, _mm512_unpacklo_epi32(x[0], x[1]), _mm512_unpacklo_epi32(x[2], x[3]),
+		  _mm512_unpacklo_epi32(len32, _mm512_setzero_si512()));
+	poly_init(&pb, _mm512_unpackhi_epi32(x[0], x[1]), _mm512_unpackhi_epi32(x[2], x[3]),
+		  _mm512_unpackhi_epi32(len32, _mm512_setzero_si512()));
+	/* Keep s's part of the key (words 4..7) in x[4..7] until the end. */
+	__m512i slo_a = _mm512_unpacklo_epi32(x[4], x[5]), shi_a = _mm512_unpacklo_epi32(x[6], x[7]);
+	__m512i slo_b = _mm512_unpackhi_epi32(x[4], x[5]), shi_b = _mm512_unpackhi_epi32(x[6], x[7]);
+
+	passes = (maxlen + 63) / 64;
+	for (p = 0; p < passes; p++) {
+		s[12] = _mm512_set1_epi32((int)(p + 1));
+		chacha_block(x, s);
+		tail = false;
+		for (l = 0; l < WG_MB_LANES; l++) {
+			__mmask64 m = lane_mask(len[l], p);
+
+			tail |= m != 0 && m != ~(__mmask64)0;
+			d[l] = _mm512_maskz_loadu_epi8(m, ptr[l] + 64 * p);
+		}
+		transpose16(d);
+		if (!encrypt)
+			poly_pass(&pa, &pb, d, p);
+		for (l = 0; l < 16; l++)
+			d[l] = _mm512_xor_si512(d[l], x[l]);
+		if (encrypt) {
+			if (tail) {
+				/* Zero the keystream past each lane's end: Poly1305 pads with zeros. */
+				const __m512i rem = _mm512_sub_epi32(len32,
+						_mm512_set1_epi32((int)(64 * p)));
+				const __m512i ones = _mm512_set1_epi32(-1);
+
+				for (l = 0; l < 16; l++) {
+					__m512i v = _mm512_sub_epi32(rem, _mm512_set1_epi32(4 * (int)l));
+
+					v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_setzero_si512()),
+							     _mm512_set1_epi32(4));
+					v = _mm512_sllv_epi32(ones, _mm512_slli_epi32(v, 3));
+					d[l] = _mm512_andnot_si512(v, d[l]);
+				}
+			}
+			poly_pass(&pa, &pb, d, p);
+		}
+		transpose16(d);
+		for (l = 0; l < WG_MB_LANES; l++)
+			_mm512_mask_storeu_epi8(ptr[l] + 64 * p, lane_mask(len[l], p), d[l]);
+	}
+
+	poly_final(&pa, slo_a, shi_a, &tlo, &thi);
+	_mm512_store_si512(tag[0][0], tlo);
+	_mm512_store_si512(tag[0][1], thi);
+	poly_final(&pb, slo_b, shi_b, &tlo, &thi);
+	_mm512_store_si512(tag[1][0], tlo);
+	_mm512_store_si512(tag[1][1], thi);
+
+	for (l = 0; l < n; l++) {
+		struct wg_aead_op *op = ops[l];
+		unsigned int half, idx;
+		uint8_t t[WG_AEAD_TAG_LEN];
+
+		poly_lane(l, &half, &idx);
+		memcpy(t, &tag[half][0][idx], 8);
+		memcpy(t + 8, &tag[half][1][idx], 8);
+		if (encrypt) {
+			memcpy(op->tag, t, WG_AEAD_TAG_LEN);
+			continue;
+		}
+		op->ok = wg_ct_equal(t, op->tag, WG_AEAD_TAG_LEN);
+		if (!op->ok && op->len > 0)
+			wg_memzero(op->data, op->len);
+		ok += op->ok;
+		wg_memzero(t, sizeof(t));
+	}
+
+	wg_memzero(s, sizeof(s));
+	wg_memzero(x, sizeof(x));
+	wg_memzero(d, sizeof(d));
+	wg_memzero(&pa, sizeof(pa));
+	wg_memzero(&pb, sizeof(pb));
+	wg_memzero(tag, sizeof(tag));
+	slo_a = shi_a = slo_b = shi_b = _mm512_setzero_si512();
+	(void)slo_a; (void)shi_a; (void)slo_b; (void)shi_b;
+	return ok;
+}
+
+void
+wg_mb_encrypt(struct wg_aead_op *const *ops, unsigned n)
+{
+	mb_run(ops, n, true);
+}
+
+unsigned
+wg_mb_decrypt(struct wg_aead_op *const *ops, unsigned n)
+{
+	return mb_run(ops, n, false);
+}
+
+#pragma GCC pop_options
+
+#else /* no multi-buffer code in this build */
+
+bool
+wg_mb_available(void)
+{
+	return false;
+}
+
+void
+wg_mb_encrypt(struct wg_aead_op *const *ops, unsigned n)
+{
+	(void)ops;
+	(void)n;
+}
+
+unsigned
+wg_mb_decrypt(struct wg_aead_op *const *ops, unsigned n)
+{
+	(void)ops;
+	(void)n;
+	return 0;
+}
+
+#endif

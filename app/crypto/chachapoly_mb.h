@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Multi-buffer ChaCha20-Poly1305 (RFC 8439) with the WireGuard nonce: up to
+ * sixteen independent (key, counter, buffer) messages per call, one message
+ * per vector lane, no AAD. AVX-512F/BW/VL for ChaCha20, AVX-512 IFMA for
+ * Poly1305. Reached through wg_aead_*_batch (aead.c), which chooses between
+ * this and intel-ipsec-mb; called directly only by tests and benchmarks.
+ */
+#ifndef WG_CHACHAPOLY_MB_H
+#define WG_CHACHAPOLY_MB_H
+
+#include <stdbool.h>
+
+#include "crypto/aead.h"
+
+enum { WG_MB_LANES = 16 };
+
+/* Whether this build has the code and this CPU and OS can run it. */
+bool wg_mb_available(void);
+
+/*
+ * n in 1..WG_MB_LANES operations, in place, each of any length (data may be
+ * NULL when len is 0). Encrypt writes each tag. Decrypt compares each tag in
+ * constant time, sets ops[i]->ok, wipes the buffer of every lane whose tag
+ * failed, and returns how many verified. Lanes are independent: a short
+ * message next to a long one costs the long one's blocks.
+ */
+void wg_mb_encrypt(struct wg_aead_op *const *ops, unsigned n);
+unsigned wg_mb_decrypt(struct wg_aead_op *const *ops, unsigned n);
+
+#endif
