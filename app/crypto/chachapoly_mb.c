@@ -154,82 +154,161 @@ chacha_block(__m512i x[16], const __m512i s[16])
 	x[15] = _mm512_add_epi32(x15, s[15]);
 }
 
-/* Eight Poly1305 accumulators and their keys, radix 2^44. */
+/* A Poly1305 key r (or a power of r) in radix 2^44, with s_k = 20 * r_k. */
+struct pkey {
+	__m512i r0, r1, r2, s1, s2;
+};
+
+/* Eight Poly1305 accumulators, their keys and lengths, radix 2^44. */
 struct poly8 {
 	__m512i h0, h1, h2;
-	__m512i r0, r1, r2, s1, s2;
+	struct pkey k[4];       /* r, r^2, r^3, r^4 (powers only for four-block steps) */
 	__m512i len;            /* message length of each lane, 64-bit */
 };
 
 #define M44 _mm512_set1_epi64((1LL << 44) - 1)
 #define M42 _mm512_set1_epi64((1LL << 42) - 1)
 
-/* lo, hi: the two little-endian 64-bit halves of a 16-byte block (+ pad bit 2^128). */
+/* Column sums of (a0, a1, a2) * k added to l (low halves) and u (high halves). */
 MB_INLINE void
-poly_block(struct poly8 *p, __m512i lo, __m512i hi, __mmask8 active)
+mul_acc(__m512i l[3], __m512i u[3], __m512i a0, __m512i a1, __m512i a2, const struct pkey *k)
 {
-	const __m512i z = _mm512_setzero_si512();
-	__m512i h0, h1, h2, l0, l1, l2, u0, u1, u2, t0, t1, t2, c;
+	l[0] = _mm512_madd52lo_epu64(l[0], a0, k->r0);
+	u[0] = _mm512_madd52hi_epu64(u[0], a0, k->r0);
+	l[1] = _mm512_madd52lo_epu64(l[1], a0, k->r1);
+	u[1] = _mm512_madd52hi_epu64(u[1], a0, k->r1);
+	l[2] = _mm512_madd52lo_epu64(l[2], a0, k->r2);
+	u[2] = _mm512_madd52hi_epu64(u[2], a0, k->r2);
+	l[0] = _mm512_madd52lo_epu64(l[0], a1, k->s2);
+	u[0] = _mm512_madd52hi_epu64(u[0], a1, k->s2);
+	l[1] = _mm512_madd52lo_epu64(l[1], a1, k->r0);
+	u[1] = _mm512_madd52hi_epu64(u[1], a1, k->r0);
+	l[2] = _mm512_madd52lo_epu64(l[2], a1, k->r1);
+	u[2] = _mm512_madd52hi_epu64(u[2], a1, k->r1);
+	l[0] = _mm512_madd52lo_epu64(l[0], a2, k->s1);
+	u[0] = _mm512_madd52hi_epu64(u[0], a2, k->s1);
+	l[1] = _mm512_madd52lo_epu64(l[1], a2, k->s2);
+	u[1] = _mm512_madd52hi_epu64(u[1], a2, k->s2);
+	l[2] = _mm512_madd52lo_epu64(l[2], a2, k->r0);
+	u[2] = _mm512_madd52hi_epu64(u[2], a2, k->r0);
+}
 
-	h0 = _mm512_add_epi64(p->h0, _mm512_and_si512(lo, M44));
-	h1 = _mm512_add_epi64(p->h1, _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44),
-						       _mm512_slli_epi64(hi, 20)), M44));
-	h2 = _mm512_add_epi64(p->h2, _mm512_or_si512(_mm512_srli_epi64(hi, 24),
-						     _mm512_set1_epi64(1LL << 40)));
+/* Carry the column sums into limbs (bounds in the comment at the top). */
+MB_INLINE void
+carry(const __m512i l[3], const __m512i u[3], __m512i *h0, __m512i *h1, __m512i *h2)
+{
+	__m512i t0, t1, t2, c;
 
-	l0 = _mm512_madd52lo_epu64(z, h0, p->r0);
-	u0 = _mm512_madd52hi_epu64(z, h0, p->r0);
-	l1 = _mm512_madd52lo_epu64(z, h0, p->r1);
-	u1 = _mm512_madd52hi_epu64(z, h0, p->r1);
-	l2 = _mm512_madd52lo_epu64(z, h0, p->r2);
-	u2 = _mm512_madd52hi_epu64(z, h0, p->r2);
-	l0 = _mm512_madd52lo_epu64(l0, h1, p->s2);
-	u0 = _mm512_madd52hi_epu64(u0, h1, p->s2);
-	l1 = _mm512_madd52lo_epu64(l1, h1, p->r0);
-	u1 = _mm512_madd52hi_epu64(u1, h1, p->r0);
-	l2 = _mm512_madd52lo_epu64(l2, h1, p->r1);
-	u2 = _mm512_madd52hi_epu64(u2, h1, p->r1);
-	l0 = _mm512_madd52lo_epu64(l0, h2, p->s1);
-	u0 = _mm512_madd52hi_epu64(u0, h2, p->s1);
-	l1 = _mm512_madd52lo_epu64(l1, h2, p->s2);
-	u1 = _mm512_madd52hi_epu64(u1, h2, p->s2);
-	l2 = _mm512_madd52lo_epu64(l2, h2, p->r0);
-	u2 = _mm512_madd52hi_epu64(u2, h2, p->r0);
-
-	t0 = l0;
-	t1 = _mm512_add_epi64(l1, _mm512_slli_epi64(u0, 8));
-	t2 = _mm512_add_epi64(l2, _mm512_slli_epi64(u1, 8));
+	t0 = l[0];
+	t1 = _mm512_add_epi64(l[1], _mm512_slli_epi64(u[0], 8));
+	t2 = _mm512_add_epi64(l[2], _mm512_slli_epi64(u[1], 8));
 	c = _mm512_srli_epi64(t0, 44);
 	t0 = _mm512_and_si512(t0, M44);
 	t1 = _mm512_add_epi64(t1, c);
 	c = _mm512_srli_epi64(t1, 44);
 	t1 = _mm512_and_si512(t1, M44);
 	t2 = _mm512_add_epi64(t2, c);
-	c = _mm512_add_epi64(_mm512_srli_epi64(t2, 42), _mm512_slli_epi64(u2, 10));
+	c = _mm512_add_epi64(_mm512_srli_epi64(t2, 42), _mm512_slli_epi64(u[2], 10));
 	t2 = _mm512_and_si512(t2, M42);
 	t0 = _mm512_add_epi64(t0, _mm512_add_epi64(c, _mm512_slli_epi64(c, 2)));
 	c = _mm512_srli_epi64(t0, 44);
-	t0 = _mm512_and_si512(t0, M44);
-	t1 = _mm512_add_epi64(t1, c);
-
-	p->h0 = _mm512_mask_mov_epi64(p->h0, active, t0);
-	p->h1 = _mm512_mask_mov_epi64(p->h1, active, t1);
-	p->h2 = _mm512_mask_mov_epi64(p->h2, active, t2);
+	*h0 = _mm512_and_si512(t0, M44);
+	*h1 = _mm512_add_epi64(t1, c);
+	*h2 = t2;
 }
 
-/* r from words w0..w3, s from w4..w7 of block 0 (already in this half's lane order). */
+/* The three limbs of a 16-byte block (lo, hi: its 64-bit halves), pad bit 2^128 set. */
+MB_INLINE void
+limbs(__m512i lo, __m512i hi, __m512i *m0, __m512i *m1, __m512i *m2)
+{
+	*m0 = _mm512_and_si512(lo, M44);
+	*m1 = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44),
+					       _mm512_slli_epi64(hi, 20)), M44);
+	*m2 = _mm512_or_si512(_mm512_srli_epi64(hi, 24), _mm512_set1_epi64(1LL << 40));
+}
+
+MB_INLINE void
+make_key(struct pkey *k, __m512i r0, __m512i r1, __m512i r2)
+{
+	k->r0 = r0;
+	k->r1 = r1;
+	k->r2 = r2;
+	k->s1 = _mm512_add_epi64(_mm512_slli_epi64(r1, 4), _mm512_slli_epi64(r1, 2));
+	k->s2 = _mm512_add_epi64(_mm512_slli_epi64(r2, 4), _mm512_slli_epi64(r2, 2));
+}
+
+/* h = (h + block) * r in the lanes of active. */
+MB_INLINE void
+poly_block(struct poly8 *p, __m512i lo, __m512i hi, __mmask8 active)
+{
+	__m512i l[3] = { _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512() };
+	__m512i u[3] = { l[0], l[0], l[0] };
+	__m512i m0, m1, m2, h0, h1, h2;
+
+	limbs(lo, hi, &m0, &m1, &m2);
+	mul_acc(l, u, _mm512_add_epi64(p->h0, m0), _mm512_add_epi64(p->h1, m1),
+		_mm512_add_epi64(p->h2, m2), &p->k[0]);
+	carry(l, u, &h0, &h1, &h2);
+	p->h0 = _mm512_mask_mov_epi64(p->h0, active, h0);
+	p->h1 = _mm512_mask_mov_epi64(p->h1, active, h1);
+	p->h2 = _mm512_mask_mov_epi64(p->h2, active, h2);
+}
+
+/*
+ * Four blocks at once, h = (h + b0) r^4 + b1 r^3 + b2 r^2 + b3 r: the same
+ * value as four poly_block steps, with four independent products summed
+ * before one carry chain. lo[q], hi[q]: block q.
+ */
+MB_INLINE void
+poly_block4(struct poly8 *p, const __m512i lo[4], const __m512i hi[4], __mmask8 active)
+{
+	__m512i l[3] = { _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512() };
+	__m512i u[3] = { l[0], l[0], l[0] };
+	__m512i m0, m1, m2, h0, h1, h2;
+	unsigned int q;
+
+	limbs(lo[0], hi[0], &m0, &m1, &m2);
+	mul_acc(l, u, _mm512_add_epi64(p->h0, m0), _mm512_add_epi64(p->h1, m1),
+		_mm512_add_epi64(p->h2, m2), &p->k[3]);
+	for (q = 1; q < 4; q++) {
+		limbs(lo[q], hi[q], &m0, &m1, &m2);
+		mul_acc(l, u, m0, m1, m2, &p->k[3 - q]);
+	}
+	carry(l, u, &h0, &h1, &h2);
+	p->h0 = _mm512_mask_mov_epi64(p->h0, active, h0);
+	p->h1 = _mm512_mask_mov_epi64(p->h1, active, h1);
+	p->h2 = _mm512_mask_mov_epi64(p->h2, active, h2);
+}
+
+/* k[dst] = k[a] * k[b] mod p (carried, not fully reduced). */
+MB_INLINE void
+key_mul(struct poly8 *p, unsigned int dst, unsigned int a, unsigned int b)
+{
+	__m512i l[3] = { _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512() };
+	__m512i u[3] = { l[0], l[0], l[0] };
+	__m512i h0, h1, h2;
+
+	mul_acc(l, u, p->k[a].r0, p->k[a].r1, p->k[a].r2, &p->k[b]);
+	carry(l, u, &h0, &h1, &h2);
+	make_key(&p->k[dst], h0, h1, h2);
+}
+
+MB_INLINE void
+poly_powers(struct poly8 *p)
+{
+	key_mul(p, 1, 0, 0);
+	key_mul(p, 2, 1, 0);
+	key_mul(p, 3, 1, 1);
+}
+
+/* r from words w0..w3 of block 0 (already clamped, in this half's lane order). */
 MB_INLINE void
 poly_init(struct poly8 *p, __m512i rlo, __m512i rhi, __m512i len)
 {
-	__m512i t;
-
-	p->r0 = _mm512_and_si512(rlo, M44);
-	p->r1 = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(rlo, 44),
-						 _mm512_slli_epi64(rhi, 20)), M44);
-	p->r2 = _mm512_srli_epi64(rhi, 24);
-	t = _mm512_add_epi64(_mm512_slli_epi64(p->r1, 4), _mm512_slli_epi64(p->r1, 2));
-	p->s1 = t;
-	p->s2 = _mm512_add_epi64(_mm512_slli_epi64(p->r2, 4), _mm512_slli_epi64(p->r2, 2));
+	make_key(&p->k[0], _mm512_and_si512(rlo, M44),
+		 _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(rlo, 44),
+						  _mm512_slli_epi64(rhi, 20)), M44),
+		 _mm512_srli_epi64(rhi, 24));
 	p->h0 = p->h1 = p->h2 = _mm512_setzero_si512();
 	p->len = len;
 }
@@ -282,24 +361,48 @@ poly_final(struct poly8 *p, __m512i slo, __m512i shi, __m512i *tlo, __m512i *thi
 	*thi = hi;
 }
 
-/* Poly1305 over the four 16-byte blocks of a pass, data in word-per-vector layout. */
+/*
+ * Poly1305 over the four 16-byte blocks of a pass for one half (hi_half: the
+ * lanes unpackhi selects), data in word-per-vector layout. A lane takes block
+ * q while 16 q lies below its remaining length; when every lane of the half
+ * takes all four blocks or none, one four-block step does it (four: the
+ * powers of r are ready).
+ */
 MB_INLINE void
-poly_pass(struct poly8 *pa, struct poly8 *pb, const __m512i w[16], uint32_t pass)
+poly_half(struct poly8 *p, const __m512i w[16], uint32_t pass, bool hi_half, bool four)
 {
+	const __m512i off = _mm512_set1_epi64((long long)(64 * pass));
+	__mmask8 k0 = _mm512_cmpgt_epu64_mask(p->len, off);
+	__mmask8 k3 = _mm512_cmpgt_epu64_mask(p->len, _mm512_add_epi64(off, _mm512_set1_epi64(48)));
+	__m512i lo[4], hi[4];
 	unsigned int q;
 
+	if (k0 == 0)
+		return;
 	for (q = 0; q < 4; q++) {
-		const __m512i off = _mm512_set1_epi64((long long)(64 * pass + 16 * q));
-		__mmask8 ka = _mm512_cmpgt_epu64_mask(pa->len, off);
-		__mmask8 kb = _mm512_cmpgt_epu64_mask(pb->len, off);
-
-		if (ka != 0)
-			poly_block(pa, _mm512_unpacklo_epi32(w[4 * q], w[4 * q + 1]),
-				   _mm512_unpacklo_epi32(w[4 * q + 2], w[4 * q + 3]), ka);
-		if (kb != 0)
-			poly_block(pb, _mm512_unpackhi_epi32(w[4 * q], w[4 * q + 1]),
-				   _mm512_unpackhi_epi32(w[4 * q + 2], w[4 * q + 3]), kb);
+		lo[q] = hi_half ? _mm512_unpackhi_epi32(w[4 * q], w[4 * q + 1])
+				: _mm512_unpacklo_epi32(w[4 * q], w[4 * q + 1]);
+		hi[q] = hi_half ? _mm512_unpackhi_epi32(w[4 * q + 2], w[4 * q + 3])
+				: _mm512_unpacklo_epi32(w[4 * q + 2], w[4 * q + 3]);
 	}
+	if (four && k0 == k3) {
+		poly_block4(p, lo, hi, k0);
+		return;
+	}
+	for (q = 0; q < 4; q++) {
+		__mmask8 k = _mm512_cmpgt_epu64_mask(p->len,
+			_mm512_add_epi64(off, _mm512_set1_epi64(16 * (long long)q)));
+
+		if (k != 0)
+			poly_block(p, lo[q], hi[q], k);
+	}
+}
+
+MB_INLINE void
+poly_pass(struct poly8 *pa, struct poly8 *pb, const __m512i w[16], uint32_t pass, bool four)
+{
+	poly_half(pa, w, pass, false, four);
+	poly_half(pb, w, pass, true, four);
 }
 
 /* Bytes of lane l in this pass as a load/store mask. */
@@ -323,18 +426,19 @@ poly_lane(unsigned int lane, unsigned int *half, unsigned int *idx)
 	*idx = (lane >> 2) * 2 + (lane & 1);
 }
 
-static unsigned int
+static __attribute__((noinline)) unsigned int
 mb_run(struct wg_aead_op *const *ops, unsigned int n, bool encrypt)
 {
 	__m512i s[16], x[16], d[16];
 	struct poly8 pa, pb;
 	uint8_t *ptr[WG_MB_LANES];
 	uint32_t len[WG_MB_LANES] __attribute__((aligned(64)));
+	__mmask64 mask[WG_MB_LANES];
 	uint64_t tag[2][2][8] __attribute__((aligned(64)));   /* [half][lo/hi][idx] */
 	__m512i len32, tlo, thi;
 	uint32_t maxlen = 0, passes, p;
 	unsigned int l, ok = 0;
-	bool tail;
+	bool tail, four;
 
 	for (l = 0; l < WG_MB_LANES; l++) {
 		const struct wg_aead_op *op = l < n ? ops[l] : NULL;
@@ -372,19 +476,35 @@ mb_run(struct wg_aead_op *const *ops, unsigned int n, bool encrypt)
 	__m512i slo_b = _mm512_unpackhi_epi32(x[4], x[5]), shi_b = _mm512_unpackhi_epi32(x[6], x[7]);
 
 	passes = (maxlen + 63) / 64;
+	/* Powers of r: three products per half, off the critical path (they overlap ChaCha20). */
+	four = passes > 0;
+	if (four) {
+		poly_powers(&pa);
+		poly_powers(&pb);
+	}
 	for (p = 0; p < passes; p++) {
 		s[12] = _mm512_set1_epi32((int)(p + 1));
 		chacha_block(x, s);
 		tail = false;
 		for (l = 0; l < WG_MB_LANES; l++) {
-			__mmask64 m = lane_mask(len[l], p);
-
-			tail |= m != 0 && m != ~(__mmask64)0;
-			d[l] = _mm512_maskz_loadu_epi8(m, ptr[l] + 64 * p);
+			/*
+			 * Full blocks load plainly; a lane that has ended gets zeros
+			 * without touching memory (a masked load past a mapping costs
+			 * a microcode assist even with an empty mask).
+			 */
+			mask[l] = lane_mask(len[l], p);
+			if (mask[l] == ~(__mmask64)0) {
+				d[l] = _mm512_loadu_si512(ptr[l] + 64 * p);
+			} else if (mask[l] == 0) {
+				d[l] = _mm512_setzero_si512();
+			} else {
+				tail = true;
+				d[l] = _mm512_maskz_loadu_epi8(mask[l], ptr[l] + 64 * p);
+			}
 		}
 		transpose16(d);
 		if (!encrypt)
-			poly_pass(&pa, &pb, d, p);
+			poly_pass(&pa, &pb, d, p, four);
 		for (l = 0; l < 16; l++)
 			d[l] = _mm512_xor_si512(d[l], x[l]);
 		if (encrypt) {
@@ -403,11 +523,15 @@ mb_run(struct wg_aead_op *const *ops, unsigned int n, bool encrypt)
 					d[l] = _mm512_andnot_si512(v, d[l]);
 				}
 			}
-			poly_pass(&pa, &pb, d, p);
+			poly_pass(&pa, &pb, d, p, four);
 		}
 		transpose16(d);
-		for (l = 0; l < WG_MB_LANES; l++)
-			_mm512_mask_storeu_epi8(ptr[l] + 64 * p, lane_mask(len[l], p), d[l]);
+		for (l = 0; l < WG_MB_LANES; l++) {
+			if (mask[l] == ~(__mmask64)0)
+				_mm512_storeu_si512(ptr[l] + 64 * p, d[l]);
+			else if (mask[l] != 0)
+				_mm512_mask_storeu_epi8(ptr[l] + 64 * p, mask[l], d[l]);
+		}
 	}
 
 	poly_final(&pa, slo_a, shi_a, &tlo, &thi);
@@ -420,43 +544,60 @@ mb_run(struct wg_aead_op *const *ops, unsigned int n, bool encrypt)
 	for (l = 0; l < n; l++) {
 		struct wg_aead_op *op = ops[l];
 		unsigned int half, idx;
-		uint8_t t[WG_AEAD_TAG_LEN];
+		__m128i t, diff;
 
 		poly_lane(l, &half, &idx);
-		memcpy(t, &tag[half][0][idx], 8);
-		memcpy(t + 8, &tag[half][1][idx], 8);
+		t = _mm_set_epi64x((long long)tag[half][1][idx], (long long)tag[half][0][idx]);
 		if (encrypt) {
-			memcpy(op->tag, t, WG_AEAD_TAG_LEN);
+			_mm_storeu_si128((__m128i *)op->tag, t);
 			continue;
 		}
-		op->ok = wg_ct_equal(t, op->tag, WG_AEAD_TAG_LEN);
+		/* Constant time: one XOR and one test over all sixteen bytes. */
+		diff = _mm_xor_si128(t, _mm_loadu_si128((const __m128i *)op->tag));
+		op->ok = _mm_testz_si128(diff, diff) != 0;
 		if (!op->ok && op->len > 0)
 			wg_memzero(op->data, op->len);
 		ok += op->ok;
-		wg_memzero(t, sizeof(t));
 	}
 
-	wg_memzero(s, sizeof(s));
-	wg_memzero(x, sizeof(x));
-	wg_memzero(d, sizeof(d));
-	wg_memzero(&pa, sizeof(pa));
-	wg_memzero(&pb, sizeof(pb));
-	wg_memzero(tag, sizeof(tag));
-	slo_a = shi_a = slo_b = shi_b = _mm512_setzero_si512();
-	(void)slo_a; (void)shi_a; (void)slo_b; (void)shi_b;
 	return ok;
+}
+
+/*
+ * mb_run keeps keys, keystream and Poly1305 state in registers and spills
+ * some of them to its frame. Wiping named arrays inside it would pin them to
+ * memory for the whole loop; instead, once it has returned, a function called
+ * from the same frame zeroes a larger stack area that covers mb_run's frame
+ * (MB_SCRUB_BYTES is checked against -fstack-usage in the build: meson.build).
+ */
+#define MB_SCRUB_BYTES 12288
+
+static __attribute__((noinline)) void
+mb_scrub(void)
+{
+	__m512i area[MB_SCRUB_BYTES / 64];
+	unsigned int i;
+
+	for (i = 0; i < MB_SCRUB_BYTES / 64; i++)
+		_mm512_store_si512(&area[i], _mm512_setzero_si512());
+	__asm__ volatile("" : : "r"(area) : "memory");
+	_mm256_zeroall();
 }
 
 void
 wg_mb_encrypt(struct wg_aead_op *const *ops, unsigned n)
 {
 	mb_run(ops, n, true);
+	mb_scrub();
 }
 
 unsigned
 wg_mb_decrypt(struct wg_aead_op *const *ops, unsigned n)
 {
-	return mb_run(ops, n, false);
+	unsigned ok = mb_run(ops, n, false);
+
+	mb_scrub();
+	return ok;
 }
 
 #pragma GCC pop_options
