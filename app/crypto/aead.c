@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,7 +7,12 @@
 #include <sodium.h>
 
 #include "crypto/aead.h"
+#include "crypto/chachapoly_mb.h"
 #include "crypto/ct.h"
+
+#ifndef WG_AEAD_DEFAULT_IMPL
+#define WG_AEAD_DEFAULT_IMPL WG_AEAD_IMPL_AUTO
+#endif
 
 /*
  * Operations per manager round: each has its IV and computed tag here until
@@ -14,11 +20,27 @@
  */
 enum { AEAD_ROUND = 64, AEAD_IV_LEN = 12, AEAD_BURST_MIN = 8 };
 
+/*
+ * The cost model of AUTO, in TSC cycles, measured with scripts/bench.sh aead
+ * on AMD Zen 5 (see docs/performance.md): a multi-buffer call costs
+ * MB_CALL + MB_PASS per 64-byte pass of its longest lane, whatever the number
+ * of lanes; intel-ipsec-mb costs IMB_PER_JOB + IMB_PER_BLOCK per 64 bytes per packet.
+ */
+enum { MB_CALL = 560, MB_PASS = 400, IMB_PER_JOB = 380, IMB_PER_BLOCK = 24 };
+
 struct wg_aead_ctx {
 	IMB_MGR *mgr;
 	const char *arch;
 	enum wg_aead_submit submit;
+	enum wg_aead_impl impl;
+	bool mb;                    /* the multi-buffer code can run here */
 	uint64_t fallbacks;         /* jobs the library refused, redone by libsodium */
+	uint64_t n_mb, n_imb;       /* packets through each engine */
+	char desc[64];
+	struct wg_aead_op *sorted[AEAD_ROUND];
+	struct wg_aead_op *rest[AEAD_ROUND];
+	uint32_t cost[AEAD_ROUND + 1];
+	bool group[AEAD_ROUND];
 	uint8_t iv[AEAD_ROUND][16] __attribute__((aligned(64)));
 	uint8_t tag[AEAD_ROUND][WG_AEAD_TAG_LEN] __attribute__((aligned(64)));
 	IMB_JOB *jobs[AEAD_ROUND];
@@ -104,6 +126,8 @@ wg_aead_ctx_create(void)
 {
 	struct wg_aead_ctx *ctx;
 	IMB_ARCH arch = IMB_ARCH_NONE;
+	enum wg_aead_impl impl;
+	const char *env;
 
 	ctx = aligned_alloc(64, sizeof(*ctx));
 	if (ctx == NULL)
@@ -116,6 +140,13 @@ wg_aead_ctx_create(void)
 	if (arch == IMB_ARCH_NONE || imb_get_errno(ctx->mgr) != 0)
 		goto fail_mgr;
 	ctx->arch = arch_name(arch);
+	ctx->mb = wg_mb_available();
+	impl = WG_AEAD_DEFAULT_IMPL;
+	env = getenv("WG_DPDK_AEAD");
+	if (env != NULL && *env != '\0' && !wg_aead_impl_parse(env, &impl))
+		goto fail_mgr;
+	if (!wg_aead_ctx_set_impl(ctx, impl))
+		wg_aead_ctx_set_impl(ctx, WG_AEAD_IMPL_IPSECMB);
 	return ctx;
 
 fail_mgr:
@@ -142,6 +173,56 @@ const char *
 wg_aead_ctx_arch(const struct wg_aead_ctx *ctx)
 {
 	return ctx->arch;
+}
+
+bool
+wg_aead_impl_parse(const char *s, enum wg_aead_impl *impl)
+{
+	if (strcmp(s, "auto") == 0)
+		*impl = WG_AEAD_IMPL_AUTO;
+	else if (strcmp(s, "mb") == 0)
+		*impl = WG_AEAD_IMPL_MB;
+	else if (strcmp(s, "ipsecmb") == 0)
+		*impl = WG_AEAD_IMPL_IPSECMB;
+	else
+		return false;
+	return true;
+}
+
+bool
+wg_aead_ctx_set_impl(struct wg_aead_ctx *ctx, enum wg_aead_impl impl)
+{
+	if (impl == WG_AEAD_IMPL_MB && !ctx->mb)
+		return false;
+	ctx->impl = impl;
+	if (impl == WG_AEAD_IMPL_MB)
+		snprintf(ctx->desc, sizeof(ctx->desc), "mb-avx512ifma");
+	else if (impl == WG_AEAD_IMPL_AUTO && ctx->mb)
+		snprintf(ctx->desc, sizeof(ctx->desc), "auto (mb-avx512ifma + ipsec-mb %s)",
+			 ctx->arch);
+	else
+		snprintf(ctx->desc, sizeof(ctx->desc), "%sipsec-mb %s",
+			 impl == WG_AEAD_IMPL_AUTO ? "auto: " : "", ctx->arch);
+	return true;
+}
+
+enum wg_aead_impl
+wg_aead_ctx_impl(const struct wg_aead_ctx *ctx)
+{
+	return ctx->impl;
+}
+
+const char *
+wg_aead_ctx_describe(const struct wg_aead_ctx *ctx)
+{
+	return ctx->desc;
+}
+
+void
+wg_aead_ctx_counts(const struct wg_aead_ctx *ctx, uint64_t *mb, uint64_t *ipsecmb)
+{
+	*mb = ctx->n_mb;
+	*ipsecmb = ctx->n_imb;
 }
 
 void
@@ -230,7 +311,7 @@ complete_job(struct wg_aead_ctx *ctx, const IMB_JOB *job, bool encrypt)
 }
 
 static uint64_t
-run_jobs(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool encrypt)
+run_jobs(struct wg_aead_ctx *ctx, struct wg_aead_op **ops, unsigned int n, bool encrypt)
 {
 	uint64_t done = 0;
 	IMB_JOB *job;
@@ -238,7 +319,7 @@ run_jobs(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool e
 
 	for (i = 0; i < n; i++) {
 		job = IMB_GET_NEXT_JOB(ctx->mgr);
-		fill_job(ctx, job, &ops[i], i, encrypt);
+		fill_job(ctx, job, ops[i], i, encrypt);
 		job = IMB_SUBMIT_JOB(ctx->mgr);
 		while (job != NULL) {
 			done |= complete_job(ctx, job, encrypt);
@@ -251,7 +332,7 @@ run_jobs(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool e
 }
 
 static uint64_t
-run_burst(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool encrypt)
+run_burst(struct wg_aead_ctx *ctx, struct wg_aead_op **ops, unsigned int n, bool encrypt)
 {
 	unsigned int i, got, completed, submitted = 0;
 	uint64_t done = 0;
@@ -267,7 +348,7 @@ run_burst(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool 
 			continue;
 		}
 		for (i = 0; i < got; i++)
-			fill_job(ctx, ctx->jobs[i], &ops[submitted + i], submitted + i, encrypt);
+			fill_job(ctx, ctx->jobs[i], ops[submitted + i], submitted + i, encrypt);
 		completed = IMB_SUBMIT_BURST(ctx->mgr, got, ctx->jobs);
 		/* Validation error: run_round() settles every op not returned as done. */
 		if (completed == 0 && imb_get_errno(ctx->mgr) != 0)
@@ -284,12 +365,14 @@ run_burst(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool 
 	return done;
 }
 
+/* intel-ipsec-mb for n operations (n <= AEAD_ROUND). */
 static unsigned int
-run_round(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool encrypt)
+run_round(struct wg_aead_ctx *ctx, struct wg_aead_op **ops, unsigned int n, bool encrypt)
 {
 	uint64_t done;
 	unsigned int i, ok = 0;
 
+	ctx->n_imb += n;
 	if (ctx->submit == WG_AEAD_SUBMIT_BURST ||
 	    (ctx->submit == WG_AEAD_SUBMIT_AUTO && n >= AEAD_BURST_MIN))
 		done = run_burst(ctx, ops, n, encrypt);
@@ -299,14 +382,82 @@ run_round(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool 
 		/* A job the manager never returned must not leave its data unjudged. */
 		if ((done & (1ULL << i)) == 0) {
 			if (encrypt) {
-				fallback(ctx, &ops[i], true);
+				fallback(ctx, ops[i], true);
 			} else {
-				wg_memzero(ops[i].data, ops[i].len);
-				ops[i].ok = false;
+				wg_memzero(ops[i]->data, ops[i]->len);
+				ops[i]->ok = false;
 			}
 		}
-		ok += !encrypt && ops[i].ok;
+		ok += !encrypt && ops[i]->ok;
 	}
+	return ok;
+}
+
+static inline uint32_t
+passes(const struct wg_aead_op *op)
+{
+	return (op->len + 63) / 64;
+}
+
+/*
+ * Plan a round of n operations sorted by length, longest first: cost[i] is
+ * the cheapest way to do operations i..n-1, either operation i alone on
+ * intel-ipsec-mb or a multi-buffer group of the next (up to) 16, whose cost
+ * is set by its first (longest) lane. group[i] records the choice. The cost
+ * of the rest is non-increasing in i, so a group always takes all 16 it can.
+ */
+static void
+plan_round(struct wg_aead_ctx *ctx, unsigned int n)
+{
+	unsigned int i, next;
+	uint32_t p, one, grp;
+
+	ctx->cost[n] = 0;
+	for (i = n; i-- > 0;) {
+		p = passes(ctx->sorted[i]);
+		next = i + WG_MB_LANES < n ? i + WG_MB_LANES : n;
+		one = IMB_PER_JOB + IMB_PER_BLOCK * p + ctx->cost[i + 1];
+		grp = MB_CALL + MB_PASS * p + ctx->cost[next];
+		ctx->group[i] = ctx->impl == WG_AEAD_IMPL_MB || grp < one;
+		ctx->cost[i] = ctx->group[i] ? grp : one;
+	}
+}
+
+static unsigned int
+dispatch_round(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool encrypt)
+{
+	struct wg_aead_op **sorted = ctx->sorted;
+	unsigned int i, j, m, rest = 0, ok = 0;
+
+	if (ctx->impl == WG_AEAD_IMPL_IPSECMB || !ctx->mb) {
+		for (i = 0; i < n; i++)
+			sorted[i] = &ops[i];
+		return run_round(ctx, sorted, n, encrypt);
+	}
+	/* Insertion sort by length, longest first: bursts are mostly uniform. */
+	for (i = 0; i < n; i++) {
+		struct wg_aead_op *op = &ops[i];
+
+		for (j = i; j > 0 && sorted[j - 1]->len < op->len; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = op;
+	}
+	plan_round(ctx, n);
+	for (i = 0; i < n; i += m) {
+		if (!ctx->group[i]) {
+			ctx->rest[rest++] = sorted[i];
+			m = 1;
+			continue;
+		}
+		m = n - i < WG_MB_LANES ? n - i : WG_MB_LANES;
+		ctx->n_mb += m;
+		if (encrypt)
+			wg_mb_encrypt(&sorted[i], m);
+		else
+			ok += wg_mb_decrypt(&sorted[i], m);
+	}
+	if (rest > 0)
+		ok += run_round(ctx, ctx->rest, rest, encrypt);
 	return ok;
 }
 
@@ -317,7 +468,7 @@ wg_aead_encrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned 
 
 	for (; n > 0; ops += m, n -= m) {
 		m = n < AEAD_ROUND ? n : AEAD_ROUND;
-		run_round(ctx, ops, m, true);
+		dispatch_round(ctx, ops, m, true);
 	}
 }
 
@@ -328,7 +479,7 @@ wg_aead_decrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned 
 
 	for (; n > 0; ops += m, n -= m) {
 		m = n < AEAD_ROUND ? n : AEAD_ROUND;
-		ok += run_round(ctx, ops, m, false);
+		ok += dispatch_round(ctx, ops, m, false);
 	}
 	return ok;
 }

@@ -6,8 +6,10 @@
  * Two interfaces:
  *  - single messages with AAD (handshake, cookies): wg_aead_* / wg_xaead_*;
  *  - the data-path batch: N independent (key, counter, buffer) operations in
- *    one call through intel-ipsec-mb, one manager per thread
- *    (struct wg_aead_ctx), no AAD (transport data has none).
+ *    one call, no AAD (transport data has none), one struct wg_aead_ctx per
+ *    thread. Two engines behind it: our 16-lane AVX-512 multi-buffer code
+ *    (chachapoly_mb.c) and intel-ipsec-mb's one-packet-per-job code; the
+ *    ctx's implementation chooses (see enum wg_aead_impl).
  */
 #ifndef WG_AEAD_H
 #define WG_AEAD_H
@@ -45,13 +47,43 @@ struct wg_aead_op {
 
 struct wg_aead_ctx;
 
-/* One per thread: an intel-ipsec-mb manager chosen for this CPU. NULL on failure. */
+/*
+ * Which engine a ctx's batches use.
+ *  - AUTO: multi-buffer groups of up to 16 packets (bucketed by length)
+ *    wherever a cost model measured on AVX-512 IFMA says they beat
+ *    intel-ipsec-mb, intel-ipsec-mb for the rest; plain intel-ipsec-mb on
+ *    CPUs without AVX-512F/BW/VL/IFMA.
+ *  - MB: every packet through the multi-buffer code (if the CPU has it).
+ *  - IPSECMB: every packet through intel-ipsec-mb.
+ * The default is AUTO unless the build option `aead` says otherwise; the
+ * environment variable WG_DPDK_AEAD (auto, mb, ipsecmb) overrides it at
+ * wg_aead_ctx_create. Results are identical whichever runs.
+ */
+enum wg_aead_impl { WG_AEAD_IMPL_AUTO, WG_AEAD_IMPL_MB, WG_AEAD_IMPL_IPSECMB };
+
+/*
+ * One per thread: an intel-ipsec-mb manager chosen for this CPU and the
+ * implementation from the build default and WG_DPDK_AEAD. NULL on failure
+ * (including an unknown WG_DPDK_AEAD value).
+ */
 struct wg_aead_ctx *wg_aead_ctx_create(void);
 void wg_aead_ctx_free(struct wg_aead_ctx *ctx);
 /* "avx512", "avx2", "avx" or "sse": the code path the manager selected. */
 const char *wg_aead_ctx_arch(const struct wg_aead_ctx *ctx);
+/*
+ * Force an implementation; false (ctx unchanged) when MB is asked for and
+ * this CPU or build has no multi-buffer code.
+ */
+bool wg_aead_ctx_set_impl(struct wg_aead_ctx *ctx, enum wg_aead_impl impl);
+enum wg_aead_impl wg_aead_ctx_impl(const struct wg_aead_ctx *ctx);
+/* "auto (mb-avx512ifma + ipsec-mb avx512)", "mb-avx512ifma", "ipsec-mb avx512"... */
+const char *wg_aead_ctx_describe(const struct wg_aead_ctx *ctx);
+/* Parse "auto", "mb" or "ipsecmb"; false for anything else. */
+bool wg_aead_impl_parse(const char *s, enum wg_aead_impl *impl);
+/* Packets each engine has processed through this ctx (mb, ipsec-mb). */
+void wg_aead_ctx_counts(const struct wg_aead_ctx *ctx, uint64_t *mb, uint64_t *ipsecmb);
 
-/* Encrypt n operations (any n; submitted as one job stream). */
+/* Encrypt n operations (any n). */
 void wg_aead_encrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned n);
 /*
  * Decrypt n operations; sets ops[i].ok and returns how many verified. A

@@ -47,6 +47,7 @@
  * stack is wiped before returning.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/chachapoly_mb.h"
@@ -217,14 +218,26 @@ carry(const __m512i l[3], const __m512i u[3], __m512i *h0, __m512i *h1, __m512i 
 	*h2 = t2;
 }
 
-/* The three limbs of a 16-byte block (lo, hi: its 64-bit halves), pad bit 2^128 set. */
+/*
+ * The three limbs of a 16-byte block (lo, hi: its 64-bit halves) plus pad,
+ * which is 2^128 as limb 2 sees it (2^40) for a full block, 0 for a raw
+ * final block that carries its own 0x01 byte.
+ */
 MB_INLINE void
-limbs(__m512i lo, __m512i hi, __m512i *m0, __m512i *m1, __m512i *m2)
+limbs_pad(__m512i lo, __m512i hi, __m512i pad, __m512i *m0, __m512i *m1, __m512i *m2)
 {
 	*m0 = _mm512_and_si512(lo, M44);
 	*m1 = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44),
 					       _mm512_slli_epi64(hi, 20)), M44);
-	*m2 = _mm512_or_si512(_mm512_srli_epi64(hi, 24), _mm512_set1_epi64(1LL << 40));
+	*m2 = _mm512_or_si512(_mm512_srli_epi64(hi, 24), pad);
+}
+
+#define PAD128 _mm512_set1_epi64(1LL << 40)
+
+MB_INLINE void
+limbs(__m512i lo, __m512i hi, __m512i *m0, __m512i *m1, __m512i *m2)
+{
+	limbs_pad(lo, hi, PAD128, m0, m1, m2);
 }
 
 MB_INLINE void
@@ -239,19 +252,25 @@ make_key(struct pkey *k, __m512i r0, __m512i r1, __m512i r2)
 
 /* h = (h + block) * r in the lanes of active. */
 MB_INLINE void
-poly_block(struct poly8 *p, __m512i lo, __m512i hi, __mmask8 active)
+poly_block_pad(struct poly8 *p, __m512i lo, __m512i hi, __m512i pad, __mmask8 active)
 {
 	__m512i l[3] = { _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512() };
 	__m512i u[3] = { l[0], l[0], l[0] };
 	__m512i m0, m1, m2, h0, h1, h2;
 
-	limbs(lo, hi, &m0, &m1, &m2);
+	limbs_pad(lo, hi, pad, &m0, &m1, &m2);
 	mul_acc(l, u, _mm512_add_epi64(p->h0, m0), _mm512_add_epi64(p->h1, m1),
 		_mm512_add_epi64(p->h2, m2), &p->k[0]);
 	carry(l, u, &h0, &h1, &h2);
 	p->h0 = _mm512_mask_mov_epi64(p->h0, active, h0);
 	p->h1 = _mm512_mask_mov_epi64(p->h1, active, h1);
 	p->h2 = _mm512_mask_mov_epi64(p->h2, active, h2);
+}
+
+MB_INLINE void
+poly_block(struct poly8 *p, __m512i lo, __m512i hi, __mmask8 active)
+{
+	poly_block_pad(p, lo, hi, PAD128, active);
 }
 
 /*
@@ -313,16 +332,15 @@ poly_init(struct poly8 *p, __m512i rlo, __m512i rhi, __m512i len)
 	p->len = len;
 }
 
-/* Length block, full reduction, + s: the tag halves of each lane. */
+/* Full reduction of h, + s: the tag halves of each lane. */
 MB_INLINE void
-poly_final(struct poly8 *p, __m512i slo, __m512i shi, __m512i *tlo, __m512i *thi)
+poly_finish(struct poly8 *p, __m512i slo, __m512i shi, __m512i *tlo, __m512i *thi)
 {
 	const __m512i five = _mm512_set1_epi64(5);
 	__m512i h0, h1, h2, g0, g1, g2, c, lo, hi;
 	__mmask8 ge, carry;
 	unsigned int i;
 
-	poly_block(p, _mm512_setzero_si512(), p->len, 0xff);
 	h0 = p->h0;
 	h1 = p->h1;
 	h2 = p->h2;
@@ -359,6 +377,14 @@ poly_final(struct poly8 *p, __m512i slo, __m512i shi, __m512i *tlo, __m512i *thi
 	hi = _mm512_mask_add_epi64(hi, carry, hi, _mm512_set1_epi64(1));
 	*tlo = lo;
 	*thi = hi;
+}
+
+/* AEAD: the length block le64(0) || le64(len), then the tag (RFC 8439 §2.8). */
+MB_INLINE void
+poly_final(struct poly8 *p, __m512i slo, __m512i shi, __m512i *tlo, __m512i *thi)
+{
+	poly_block(p, _mm512_setzero_si512(), p->len, 0xff);
+	poly_finish(p, slo, shi, tlo, thi);
 }
 
 /*
@@ -426,64 +452,97 @@ poly_lane(unsigned int lane, unsigned int *half, unsigned int *idx)
 	*idx = (lane >> 2) * 2 + (lane & 1);
 }
 
-static __attribute__((noinline)) unsigned int
-mb_run(struct wg_aead_op *const *ops, unsigned int n, bool encrypt)
+enum mb_mode { MB_ENCRYPT, MB_DECRYPT, MB_STREAM };
+
+/*
+ * The AEAD (ops, MB_ENCRYPT / MB_DECRYPT) or plain ChaCha20 (raw, MB_STREAM:
+ * RFC 8439 §2.4 with any 96-bit nonce and first block counter, for tests).
+ * Always inlined into one function per mode, so the AEAD paths carry
+ * nothing of the stream mode.
+ */
+MB_INLINE unsigned int
+mb_core(struct wg_aead_op *const *ops, struct wg_mb_stream *const *raw, unsigned int n,
+	enum mb_mode mode)
 {
-	__m512i s[16], x[16], d[16];
+	const bool encrypt = mode == MB_ENCRYPT, aead = mode != MB_STREAM;
+	__m512i s[16], x[16], d[16], s12;
 	struct poly8 pa, pb;
 	uint8_t *ptr[WG_MB_LANES];
 	uint32_t len[WG_MB_LANES] __attribute__((aligned(64)));
 	__mmask64 mask[WG_MB_LANES];
 	uint64_t tag[2][2][8] __attribute__((aligned(64)));   /* [half][lo/hi][idx] */
+	__m512i slo_a, shi_a, slo_b, shi_b;
 	__m512i len32, tlo, thi;
 	uint32_t maxlen = 0, passes, p;
 	unsigned int l, ok = 0;
 	bool tail, four;
 
 	for (l = 0; l < WG_MB_LANES; l++) {
-		const struct wg_aead_op *op = l < n ? ops[l] : NULL;
-		const uint8_t *key = op != NULL ? op->key : mb_zero_key;
 		const __m512i kidx = _mm512_set_epi32(0, 0, 0, 0, 7, 6, 5, 4, 3, 2, 1, 0,
 						      0, 0, 0, 0);
 		__m512i row = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 					       0x6b206574, 0x79622d32, 0x3320646e, 0x61707865);
+		const uint8_t *key = mb_zero_key, *data = NULL;
+		uint32_t w[16] = { 0 };
 
+		len[l] = 0;
+		if (l < n && aead) {
+			const struct wg_aead_op *op = ops[l];
+
+			key = op->key;
+			data = op->data;
+			len[l] = op->len;
+			/* Words 14, 15: the WireGuard nonce's counter (word 13 is the zero prefix). */
+			row = _mm512_mask_set1_epi64(row, 0x80, (long long)op->counter);
+		} else if (l < n) {
+			const struct wg_mb_stream *r = raw[l];
+
+			key = r->key;
+			data = r->data;
+			len[l] = r->len;
+			w[12] = r->counter;
+			memcpy(&w[13], r->nonce, 12);
+			row = _mm512_mask_loadu_epi32(row, 0xf000, w);
+		}
 		row = _mm512_mask_permutexvar_epi32(row, 0x0ff0, kidx,
 			_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)key)));
-		/* Words 14, 15: the WireGuard nonce's counter (word 13 is the zero prefix). */
-		row = _mm512_mask_set1_epi64(row, 0x80, op != NULL ? (long long)op->counter : 0);
 		s[l] = row;
-		len[l] = op != NULL ? op->len : 0;
-		ptr[l] = op != NULL && op->data != NULL && op->len > 0 ? op->data : mb_sink;
+		ptr[l] = data != NULL && len[l] > 0 ? (uint8_t *)data : mb_sink;
 		if (len[l] > maxlen)
 			maxlen = len[l];
 	}
 	transpose16(s);
-
-	/* Block 0: the Poly1305 one-time key (RFC 8439 §2.6). */
-	chacha_block(x, s);
-	x[0] = _mm512_and_si512(x[0], _mm512_set1_epi32(0x0fffffff));
-	x[1] = _mm512_and_si512(x[1], _mm512_set1_epi32(0x0ffffffc));
-	x[2] = _mm512_and_si512(x[2], _mm512_set1_epi32(0x0ffffffc));
-	x[3] = _mm512_and_si512(x[3], _mm512_set1_epi32(0x0ffffffc));
-	len32 = _mm512_load_si512(len);
-	poly_init(&pa, _mm512_unpacklo_epi32(x[0], x[1]), _mm512_unpacklo_epi32(x[2], x[3]),
-		  _mm512_unpacklo_epi32(len32, _mm512_setzero_si512()));
-	poly_init(&pb, _mm512_unpackhi_epi32(x[0], x[1]), _mm512_unpackhi_epi32(x[2], x[3]),
-		  _mm512_unpackhi_epi32(len32, _mm512_setzero_si512()));
-	/* Keep s's part of the key (words 4..7) in x[4..7] until the end. */
-	__m512i slo_a = _mm512_unpacklo_epi32(x[4], x[5]), shi_a = _mm512_unpacklo_epi32(x[6], x[7]);
-	__m512i slo_b = _mm512_unpackhi_epi32(x[4], x[5]), shi_b = _mm512_unpackhi_epi32(x[6], x[7]);
-
+	s12 = s[12];
 	passes = (maxlen + 63) / 64;
-	/* Powers of r: three products per half, off the critical path (they overlap ChaCha20). */
-	four = passes > 0;
-	if (four) {
-		poly_powers(&pa);
-		poly_powers(&pb);
+	len32 = _mm512_load_si512(len);
+	four = false;
+	slo_a = shi_a = slo_b = shi_b = _mm512_setzero_si512();
+
+	if (aead) {
+		/* Block 0: the Poly1305 one-time key (RFC 8439 §2.6). */
+		chacha_block(x, s);
+		x[0] = _mm512_and_si512(x[0], _mm512_set1_epi32(0x0fffffff));
+		x[1] = _mm512_and_si512(x[1], _mm512_set1_epi32(0x0ffffffc));
+		x[2] = _mm512_and_si512(x[2], _mm512_set1_epi32(0x0ffffffc));
+		x[3] = _mm512_and_si512(x[3], _mm512_set1_epi32(0x0ffffffc));
+		poly_init(&pa, _mm512_unpacklo_epi32(x[0], x[1]), _mm512_unpacklo_epi32(x[2], x[3]),
+			  _mm512_unpacklo_epi32(len32, _mm512_setzero_si512()));
+		poly_init(&pb, _mm512_unpackhi_epi32(x[0], x[1]), _mm512_unpackhi_epi32(x[2], x[3]),
+			  _mm512_unpackhi_epi32(len32, _mm512_setzero_si512()));
+		/* s, the second half of the one-time key, until the end. */
+		slo_a = _mm512_unpacklo_epi32(x[4], x[5]);
+		shi_a = _mm512_unpacklo_epi32(x[6], x[7]);
+		slo_b = _mm512_unpackhi_epi32(x[4], x[5]);
+		shi_b = _mm512_unpackhi_epi32(x[6], x[7]);
+		/* Powers of r: three products per half, off the critical path (they overlap ChaCha20). */
+		four = passes > 0;
+		if (four) {
+			poly_powers(&pa);
+			poly_powers(&pb);
+		}
 	}
 	for (p = 0; p < passes; p++) {
-		s[12] = _mm512_set1_epi32((int)(p + 1));
+		s[12] = _mm512_add_epi32(s12, _mm512_set1_epi32((int)(p + aead)));
 		chacha_block(x, s);
 		tail = false;
 		for (l = 0; l < WG_MB_LANES; l++) {
@@ -503,11 +562,11 @@ mb_run(struct wg_aead_op *const *ops, unsigned int n, bool encrypt)
 			}
 		}
 		transpose16(d);
-		if (!encrypt)
+		if (mode == MB_DECRYPT)
 			poly_pass(&pa, &pb, d, p, four);
 		for (l = 0; l < 16; l++)
 			d[l] = _mm512_xor_si512(d[l], x[l]);
-		if (encrypt) {
+		if (mode == MB_ENCRYPT) {
 			if (tail) {
 				/* Zero the keystream past each lane's end: Poly1305 pads with zeros. */
 				const __m512i rem = _mm512_sub_epi32(len32,
@@ -534,6 +593,8 @@ mb_run(struct wg_aead_op *const *ops, unsigned int n, bool encrypt)
 		}
 	}
 
+	if (!aead)
+		return 0;
 	poly_final(&pa, slo_a, shi_a, &tlo, &thi);
 	_mm512_store_si512(tag[0][0], tlo);
 	_mm512_store_si512(tag[0][1], thi);
@@ -584,20 +645,128 @@ mb_scrub(void)
 	_mm256_zeroall();
 }
 
+static __attribute__((noinline)) void
+mb_encrypt(struct wg_aead_op *const *ops, unsigned int n)
+{
+	mb_core(ops, NULL, n, MB_ENCRYPT);
+}
+
+static __attribute__((noinline)) unsigned int
+mb_decrypt(struct wg_aead_op *const *ops, unsigned int n)
+{
+	return mb_core(ops, NULL, n, MB_DECRYPT);
+}
+
+static __attribute__((noinline)) void
+mb_stream(struct wg_mb_stream *const *raw, unsigned int n)
+{
+	mb_core(NULL, raw, n, MB_STREAM);
+}
+
 void
 wg_mb_encrypt(struct wg_aead_op *const *ops, unsigned n)
 {
-	mb_run(ops, n, true);
+	mb_encrypt(ops, n);
 	mb_scrub();
 }
 
 unsigned
 wg_mb_decrypt(struct wg_aead_op *const *ops, unsigned n)
 {
-	unsigned ok = mb_run(ops, n, false);
+	unsigned ok = mb_decrypt(ops, n);
 
 	mb_scrub();
 	return ok;
+}
+
+void
+wg_mb_chacha20(struct wg_mb_stream *const *v, unsigned n)
+{
+	mb_stream(v, n);
+	mb_scrub();
+}
+
+/*
+ * Plain Poly1305 (RFC 8439 §2.5) through the same limb arithmetic, for
+ * tests: lane l in half l / 8, index l % 8; a final partial block carries
+ * its own 0x01 byte and no 2^128 bit. Not on the data path.
+ */
+static __attribute__((noinline)) void
+mb_poly(struct wg_mb_mac *const *v, unsigned int n)
+{
+	uint64_t lo[2][8] __attribute__((aligned(64))), hi[2][8] __attribute__((aligned(64)));
+	uint64_t pad[2][8] __attribute__((aligned(64)));
+	uint64_t out[2][2][8] __attribute__((aligned(64)));
+	struct poly8 ph[2];
+	uint32_t maxlen = 0, b;
+	unsigned int l, h;
+
+	memset(lo, 0, sizeof(lo));
+	memset(hi, 0, sizeof(hi));
+	for (l = 0; l < WG_MB_LANES; l++) {
+		uint64_t k[4] = { 0, 0, 0, 0 };
+
+		if (l < n) {
+			memcpy(k, v[l]->key, 32);
+			if (v[l]->len > maxlen)
+				maxlen = v[l]->len;
+		}
+		lo[l / 8][l % 8] = k[0] & 0x0ffffffc0fffffffULL;
+		hi[l / 8][l % 8] = k[1] & 0x0ffffffc0ffffffcULL;
+		out[l / 8][0][l % 8] = k[2];
+		out[l / 8][1][l % 8] = k[3];
+		wg_memzero(k, sizeof(k));
+	}
+	for (h = 0; h < 2; h++)
+		poly_init(&ph[h], _mm512_load_si512(lo[h]), _mm512_load_si512(hi[h]),
+			  _mm512_setzero_si512());
+	for (b = 0; b < (maxlen + 15) / 16; b++) {
+		__mmask8 active[2] = { 0, 0 };
+
+		for (l = 0; l < WG_MB_LANES; l++) {
+			uint8_t blk[16] = { 0 };
+			uint32_t rem = l < n && v[l]->len > 16 * b ? v[l]->len - 16 * b : 0;
+
+			pad[l / 8][l % 8] = 1ULL << 40;
+			if (rem >= 16) {
+				memcpy(blk, v[l]->msg + 16 * b, 16);
+			} else if (rem > 0) {
+				memcpy(blk, v[l]->msg + 16 * b, rem);
+				blk[rem] = 1;
+				pad[l / 8][l % 8] = 0;
+			}
+			if (rem > 0)
+				active[l / 8] |= (__mmask8)(1u << (l % 8));
+			memcpy(&lo[l / 8][l % 8], blk, 8);
+			memcpy(&hi[l / 8][l % 8], blk + 8, 8);
+		}
+		for (h = 0; h < 2; h++)
+			poly_block_pad(&ph[h], _mm512_load_si512(lo[h]), _mm512_load_si512(hi[h]),
+				       _mm512_load_si512(pad[h]), active[h]);
+	}
+	for (h = 0; h < 2; h++) {
+		__m512i tlo, thi;
+
+		poly_finish(&ph[h], _mm512_load_si512(out[h][0]), _mm512_load_si512(out[h][1]),
+			    &tlo, &thi);
+		_mm512_store_si512(out[h][0], tlo);
+		_mm512_store_si512(out[h][1], thi);
+	}
+	for (l = 0; l < n; l++) {
+		memcpy(v[l]->tag, &out[l / 8][0][l % 8], 8);
+		memcpy(v[l]->tag + 8, &out[l / 8][1][l % 8], 8);
+	}
+	wg_memzero(lo, sizeof(lo));
+	wg_memzero(hi, sizeof(hi));
+	wg_memzero(out, sizeof(out));
+	wg_memzero(ph, sizeof(ph));
+}
+
+void
+wg_mb_poly1305(struct wg_mb_mac *const *v, unsigned n)
+{
+	mb_poly(v, n);
+	mb_scrub();
 }
 
 #pragma GCC pop_options
@@ -610,11 +779,13 @@ wg_mb_available(void)
 	return false;
 }
 
+/* Never called: wg_mb_available() is false and aead.c checks it. */
 void
 wg_mb_encrypt(struct wg_aead_op *const *ops, unsigned n)
 {
 	(void)ops;
 	(void)n;
+	abort();
 }
 
 unsigned
@@ -622,7 +793,23 @@ wg_mb_decrypt(struct wg_aead_op *const *ops, unsigned n)
 {
 	(void)ops;
 	(void)n;
-	return 0;
+	abort();
+}
+
+void
+wg_mb_chacha20(struct wg_mb_stream *const *v, unsigned n)
+{
+	(void)v;
+	(void)n;
+	abort();
+}
+
+void
+wg_mb_poly1305(struct wg_mb_mac *const *v, unsigned n)
+{
+	(void)v;
+	(void)n;
+	abort();
 }
 
 #endif

@@ -10,6 +10,7 @@
 #define WG_CHACHAPOLY_MB_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "crypto/aead.h"
 
@@ -27,5 +28,29 @@ bool wg_mb_available(void);
  */
 void wg_mb_encrypt(struct wg_aead_op *const *ops, unsigned n);
 unsigned wg_mb_decrypt(struct wg_aead_op *const *ops, unsigned n);
+
+/*
+ * The primitives alone, through the same lanes and arithmetic, for the RFC
+ * 8439 vectors (tests only; n in 1..WG_MB_LANES):
+ *  - ChaCha20 (§2.4): XOR data with the keystream of (key, 96-bit nonce)
+ *    starting at block counter `counter`;
+ *  - Poly1305 (§2.5): the tag of msg under the one-time key (r || s).
+ */
+struct wg_mb_stream {
+	const uint8_t *key;     /* 32 bytes */
+	const uint8_t *nonce;   /* 12 bytes */
+	uint32_t counter;
+	uint8_t *data;
+	uint32_t len;
+};
+void wg_mb_chacha20(struct wg_mb_stream *const *v, unsigned n);
+
+struct wg_mb_mac {
+	const uint8_t *key;     /* 32 bytes: r || s */
+	const uint8_t *msg;
+	uint32_t len;
+	uint8_t *tag;           /* 16 bytes, written */
+};
+void wg_mb_poly1305(struct wg_mb_mac *const *v, unsigned n);
 
 #endif
