@@ -423,8 +423,10 @@ plan_round(struct wg_aead_ctx *ctx, unsigned int n)
 	}
 }
 
-static unsigned int
-dispatch_round(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool encrypt)
+/* Inlined so that the caller's wg_mb_wipe_stack() covers the kernel's frame. */
+static inline __attribute__((always_inline)) unsigned int
+dispatch_round(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, bool encrypt,
+	       bool *used_mb)
 {
 	struct wg_aead_op **sorted = ctx->sorted;
 	unsigned int i, j, m, rest = 0, ok = 0;
@@ -451,35 +453,43 @@ dispatch_round(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned int n, 
 		}
 		m = n - i < WG_MB_LANES ? n - i : WG_MB_LANES;
 		ctx->n_mb += m;
+		*used_mb = true;
 		if (encrypt)
-			wg_mb_encrypt(&sorted[i], m);
+			wg_mb_encrypt_nowipe(&sorted[i], m);
 		else
-			ok += wg_mb_decrypt(&sorted[i], m);
+			ok += wg_mb_decrypt_nowipe(&sorted[i], m);
 	}
 	if (rest > 0)
 		ok += run_round(ctx, ctx->rest, rest, encrypt);
 	return ok;
 }
 
+/* One stack wipe per call, after the last multi-buffer group: not one per group. */
 void
 wg_aead_encrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned n)
 {
+	bool used_mb = false;
 	unsigned int m;
 
 	for (; n > 0; ops += m, n -= m) {
 		m = n < AEAD_ROUND ? n : AEAD_ROUND;
-		dispatch_round(ctx, ops, m, true);
+		dispatch_round(ctx, ops, m, true, &used_mb);
 	}
+	if (used_mb)
+		wg_mb_wipe_stack();
 }
 
 unsigned
 wg_aead_decrypt_batch(struct wg_aead_ctx *ctx, struct wg_aead_op *ops, unsigned n)
 {
+	bool used_mb = false;
 	unsigned int m, ok = 0;
 
 	for (; n > 0; ops += m, n -= m) {
 		m = n < AEAD_ROUND ? n : AEAD_ROUND;
-		ok += dispatch_round(ctx, ops, m, false);
+		ok += dispatch_round(ctx, ops, m, false, &used_mb);
 	}
+	if (used_mb)
+		wg_mb_wipe_stack();
 	return ok;
 }

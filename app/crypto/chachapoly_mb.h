@@ -30,6 +30,16 @@ void wg_mb_encrypt(struct wg_aead_op *const *ops, unsigned n);
 unsigned wg_mb_decrypt(struct wg_aead_op *const *ops, unsigned n);
 
 /*
+ * The same without wiping the stack afterwards (each wipe is ~170 cycles),
+ * for a caller that makes several calls in a row: it must then call
+ * wg_mb_wipe_stack() itself, from the function that made the calls (or one
+ * of its callers, within a few hundred bytes of stack), after the last one.
+ */
+void wg_mb_encrypt_nowipe(struct wg_aead_op *const *ops, unsigned n);
+unsigned wg_mb_decrypt_nowipe(struct wg_aead_op *const *ops, unsigned n);
+void wg_mb_wipe_stack(void);
+
+/*
  * The primitives alone, through the same lanes and arithmetic, for the RFC
  * 8439 vectors (tests only; n in 1..WG_MB_LANES):
  *  - ChaCha20 (§2.4): XOR data with the keystream of (key, 96-bit nonce)

@@ -559,11 +559,13 @@ wg_worker_main(void *arg)
 
 	if (wg_worker_start(w) != 0) {
 		/* Startup, not the hot path: without AEAD this worker cannot serve its queues. */
-		fprintf(stderr, "wg-dpdk: worker lcore %u: no AEAD context, stopping\n",
-			w->lcore_id);
+		fprintf(stderr, "wg-dpdk: worker lcore %u: no AEAD context (out of memory, or "
+			"WG_DPDK_AEAD not auto, mb or ipsecmb), stopping\n", w->lcore_id);
 		__atomic_store_n(&wg_dp_quit, 1, __ATOMIC_RELAXED);
 		return -ENOMEM;
 	}
+	printf("wg-dpdk: worker lcore %u: AEAD %s\n", w->lcore_id, wg_aead_ctx_describe(w->aead));
+	fflush(stdout);
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->index);
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->index);
 	busy(w);

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Cycles per packet of the batch AEAD (rdtsc), per direction, packet size and
- * batch size. One line per case:
- *   aead impl=ipsecmb dir=encrypt size=64 batch=32 cycles=412 cpb=6.44
- * impl: ipsecmb (the default submission: burst API from 8 ops, jobs below),
- * ipsecmb-jobs / ipsecmb-burst (one forced), sodium (libsodium one message at
- * a time, for reference; --all runs those three too).
+ * Cycles per packet of the batch AEAD (rdtsc), per engine, direction, packet
+ * size and batch size, each next to intel-ipsec-mb measured in the same run
+ * (repetitions of the two interleaved). One line per case:
+ *   aead impl=mb size=64 batch=16 cycles=61 ref_cycles=402 ratio=6.59 dir=encrypt
+ * impl: mb (the multi-buffer code forced), auto (the default dispatch),
+ * ipsecmb (forced; its own ref), and with --all ipsecmb-jobs / ipsecmb-burst
+ * (one submission forced) and sodium (libsodium one message at a time).
+ * ref_cycles: intel-ipsec-mb (default submission) on the same case; ratio =
+ * ref_cycles / cycles, how many times fewer cycles than intel-ipsec-mb.
+ * Sizes 64, 128, 512, 1420 and imix (7:4:1 of 64, 570, 1420, interleaved in
+ * each batch); batches 1, 2, 4, 8, 16, 32, 64. Every op has its own key.
  * Only the AEAD call is timed; restoring ciphertexts between decryptions is not.
  */
 #include <stdbool.h>
@@ -38,18 +43,17 @@ cycles(void)
 }
 #endif
 
-enum { MAX_BATCH = 32, MAX_SIZE = 1420, REPS = 9 };
+enum { MAX_BATCH = 64, MAX_SIZE = 1420, REPS = 9 };
 
 /* IMIX 7:4:1 of 64, 570, 1420, interleaved. */
 static const uint32_t imix[12] = { 64, 570, 64, 64, 570, 64, 1420, 64, 570, 64, 64, 570 };
 
-enum impl { IMPL_AUTO, IMPL_JOBS, IMPL_BURST, IMPL_SODIUM, IMPL_N };
-static const char *const impl_names[] = { "ipsecmb", "ipsecmb-jobs", "ipsecmb-burst", "sodium" };
-static const enum wg_aead_submit impl_submit[] = { WG_AEAD_SUBMIT_AUTO, WG_AEAD_SUBMIT_JOBS,
-						   WG_AEAD_SUBMIT_BURST };
+enum impl { IMPL_MB, IMPL_AUTO, IMPL_IPSECMB, IMPL_JOBS, IMPL_BURST, IMPL_SODIUM, IMPL_N };
+static const char *const impl_names[] = { "mb", "auto", "ipsecmb", "ipsecmb-jobs",
+					  "ipsecmb-burst", "sodium" };
 
 struct bench {
-	struct wg_aead_ctx *ctx;
+	struct wg_aead_ctx *ctx[IMPL_N];    /* sodium: unused */
 	uint8_t keys[MAX_BATCH][32];
 	uint8_t plain[MAX_BATCH][MAX_SIZE];
 	uint8_t cipher[MAX_BATCH][MAX_SIZE];
@@ -148,9 +152,9 @@ run_once(struct bench *b, enum impl impl, bool encrypt, unsigned int batch)
 	if (impl == IMPL_SODIUM)
 		sodium_batch(b->ops, batch, encrypt);
 	else if (encrypt)
-		wg_aead_encrypt_batch(b->ctx, b->ops, batch);
+		wg_aead_encrypt_batch(b->ctx[impl], b->ops, batch);
 	else
-		ok = wg_aead_decrypt_batch(b->ctx, b->ops, batch);
+		ok = wg_aead_decrypt_batch(b->ctx[impl], b->ops, batch);
 	c1 = cycles();
 	if (!encrypt && impl == IMPL_SODIUM) {
 		unsigned int i;
@@ -173,50 +177,71 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median over REPS of the cycles per packet of `iters` batches. */
+/* Cycles of `iters` batches of one case. */
+static uint64_t
+run_rep(struct bench *b, enum impl impl, bool encrypt, uint32_t size, unsigned int batch,
+	unsigned int iters, uint64_t *bytes)
+{
+	uint64_t total = 0;
+	unsigned int it, i;
+
+	*bytes = 0;
+	for (it = 0; it < iters; it++) {
+		setup(b, size, batch, it % 12);
+		if (!encrypt) {
+			prepare_cipher(b, batch);
+			for (i = 0; i < batch; i++) {
+				memcpy(b->data[i], b->cipher[i], b->ops[i].len);
+				memcpy(b->tags[i], b->ctag[i], 16);
+			}
+		}
+		total += run_once(b, impl, encrypt, batch);
+		for (i = 0; i < batch; i++)
+			*bytes += b->ops[i].len;
+	}
+	return total;
+}
+
+/*
+ * Median over REPS of the cycles per packet of `iters` batches, for impl and
+ * for intel-ipsec-mb (the reference), repetitions alternating so that both
+ * see the same machine.
+ */
 static void
 bench_case(struct bench *b, enum impl impl, bool encrypt, uint32_t size, unsigned int batch,
 	   unsigned long budget_bytes)
 {
-	uint64_t per_rep[REPS], total, bytes, pkts;
-	unsigned int rep, it, iters, i;
+	uint64_t mine[REPS], ref[REPS], bytes, pkts, c, r;
+	unsigned int rep, iters;
 
-	if (impl != IMPL_SODIUM)
-		wg_aead_ctx_set_submit(b->ctx, impl_submit[impl]);
 	/* Enough iterations for about budget_bytes per repetition, a multiple of 12 (IMIX). */
 	iters = (unsigned int)(budget_bytes / ((size != 0 ? size : 299) * batch + 64 * batch));
 	iters = (iters / 12 + 1) * 12;
 
 	for (rep = 0; rep <= REPS; rep++) {
-		total = 0;
-		bytes = 0;
-		for (it = 0; it < iters; it++) {
-			setup(b, size, batch, it % 12);
-			if (!encrypt) {
-				prepare_cipher(b, batch);
-				for (i = 0; i < batch; i++) {
-					memcpy(b->data[i], b->cipher[i], b->ops[i].len);
-					memcpy(b->tags[i], b->ctag[i], 16);
-				}
-			}
-			total += run_once(b, impl, encrypt, batch);
-			for (i = 0; i < batch; i++)
-				bytes += b->ops[i].len;
-		}
+		c = run_rep(b, impl, encrypt, size, batch, iters, &bytes);
+		r = impl == IMPL_IPSECMB ? c : run_rep(b, IMPL_IPSECMB, encrypt, size, batch, iters,
+							  &bytes);
 		/* Repetition 0 is the warm-up. */
-		if (rep > 0)
-			per_rep[rep - 1] = total;
+		if (rep > 0) {
+			mine[rep - 1] = c;
+			ref[rep - 1] = r;
+		}
 	}
-	qsort(per_rep, REPS, sizeof(per_rep[0]), cmp_u64);
+	qsort(mine, REPS, sizeof(mine[0]), cmp_u64);
+	qsort(ref, REPS, sizeof(ref[0]), cmp_u64);
 	pkts = (uint64_t)iters * batch;
-	printf("aead impl=%s dir=%s size=", impl_names[impl], encrypt ? "encrypt" : "decrypt");
+	c = (mine[REPS / 2] + pkts / 2) / pkts;
+	r = (ref[REPS / 2] + pkts / 2) / pkts;
+	printf("aead impl=%s size=", impl_names[impl]);
 	if (size != 0)
 		printf("%u", size);
 	else
 		printf("imix");
-	printf(" batch=%u cycles=%llu cpb=%.2f\n", batch,
-	       (unsigned long long)((per_rep[REPS / 2] + pkts / 2) / pkts),
-	       (double)per_rep[REPS / 2] / (double)bytes);
+	printf(" batch=%u cycles=%llu ref_cycles=%llu ratio=%.2f dir=%s cpb=%.2f\n", batch,
+	       (unsigned long long)c, (unsigned long long)r,
+	       (double)ref[REPS / 2] / (double)mine[REPS / 2], encrypt ? "encrypt" : "decrypt",
+	       (double)mine[REPS / 2] / (double)bytes);
 	fflush(stdout);
 }
 
@@ -224,16 +249,18 @@ int
 main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 64, 128, 512, 1420, 0 };
-	static const unsigned int batches[] = { 1, 8, 32 };
+	static const unsigned int batches[] = { 1, 2, 4, 8, 16, 32, 64 };
+	static const enum wg_aead_submit submit[IMPL_N] = {
+		[IMPL_JOBS] = WG_AEAD_SUBMIT_JOBS, [IMPL_BURST] = WG_AEAD_SUBMIT_BURST };
 	unsigned long budget = 4UL << 20;
-	bool all_impls = false;
+	bool all_impls = false, mb;
 	struct bench *b;
 	unsigned int i, s, k, d, impl_n;
 	int a;
 
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "--quick") == 0)
-			budget = 256UL << 10;
+			budget = 128UL << 10;
 		else if (strcmp(argv[a], "--all") == 0)
 			all_impls = true;
 		else {
@@ -249,11 +276,17 @@ main(int argc, char **argv)
 	if (b == NULL)
 		return 1;
 	memset(b, 0, sizeof(*b));
-	b->ctx = wg_aead_ctx_create();
-	if (b->ctx == NULL) {
-		fprintf(stderr, "bench_aead: cannot create an intel-ipsec-mb manager\n");
-		return 1;
+	for (k = 0; k < IMPL_SODIUM; k++) {
+		b->ctx[k] = wg_aead_ctx_create();
+		if (b->ctx[k] == NULL) {
+			fprintf(stderr, "bench_aead: cannot create an AEAD context\n");
+			return 1;
+		}
+		wg_aead_ctx_set_impl(b->ctx[k], k == IMPL_AUTO ? WG_AEAD_IMPL_AUTO
+						: WG_AEAD_IMPL_IPSECMB);
+		wg_aead_ctx_set_submit(b->ctx[k], submit[k]);
 	}
+	mb = wg_aead_ctx_set_impl(b->ctx[IMPL_MB], WG_AEAD_IMPL_MB);
 	for (i = 0; i < MAX_BATCH; i++) {
 		/* Every op its own key, as with packets of different peers. */
 		wg_random_bytes(b->keys[i], 32);
@@ -263,15 +296,21 @@ main(int argc, char **argv)
 		b->ops[i].tag = b->tags[i];
 		memcpy(b->data[i], b->plain[i], MAX_SIZE);
 	}
-	printf("aead arch=%s tsc_hz=%.0f\n", wg_aead_ctx_arch(b->ctx), tsc_hz());
-	impl_n = all_impls ? IMPL_N : 1;
+	printf("aead arch=%s default=\"%s\" mb=%s tsc_hz=%.0f\n",
+	       wg_aead_ctx_arch(b->ctx[IMPL_IPSECMB]), wg_aead_ctx_describe(b->ctx[IMPL_AUTO]),
+	       mb ? "yes" : "no (no AVX-512 IFMA: mb lines are intel-ipsec-mb)", tsc_hz());
+	impl_n = all_impls ? IMPL_N : IMPL_IPSECMB;
 	for (k = 0; k < impl_n; k++)
 		for (d = 0; d < 2; d++)
 			for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
-				for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++)
+				for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+					if (k == IMPL_MB && batches[i] > 16)
+						continue;
 					bench_case(b, (enum impl)k, d == 0, sizes[s], batches[i],
 						   budget);
-	wg_aead_ctx_free(b->ctx);
+				}
+	for (k = 0; k < IMPL_SODIUM; k++)
+		wg_aead_ctx_free(b->ctx[k]);
 	free(b);
 	return 0;
 }

@@ -1186,8 +1186,8 @@ main(int argc, char **argv)
 		huge_release();
 		return 1;
 	}
-	printf("bench_pipeline: aead=%s tsc_hz=%" PRIu64 " burst=%u rounds=%u x %u packets "
-		"cpu=%u memory=%s\n", wg_aead_ctx_arch(w->aead), tsc_hz, BURST, rounds, ROUND_PKTS,
+	printf("bench_pipeline: aead=\"%s\" tsc_hz=%" PRIu64 " burst=%u rounds=%u x %u packets "
+		"cpu=%u memory=%s\n", wg_aead_ctx_describe(w->aead), tsc_hz, BURST, rounds, ROUND_PKTS,
 		cpu, huge.on ? "hugepages (2 MiB)" : "4 KiB pages");
 	if (!huge.on)
 		printf("bench_pipeline: running with --no-huge (%s)\n", why);

@@ -699,7 +699,8 @@ test_no_secrets_on_stack(void **state)
 	static uint8_t key[32], data[LANES][1420], tags[LANES][16], block[64];
 	static uint32_t needles[8 + 16 + 16];
 	uint8_t nonce[12] = { 0 };
-	struct wg_aead_op ops[LANES], *p[LANES];
+	struct wg_aead_op ops[LANES], *p[LANES], big[2 * LANES];
+	struct wg_aead_ctx *ctx;
 	unsigned int l, i, n = 0;
 
 	(void)state;
@@ -736,6 +737,23 @@ test_no_secrets_on_stack(void **state)
 	clobber();
 	wg_mb_decrypt(p, LANES);
 	assert_int_equal(probe(needles, 40), 0);
+
+	/* Through the batch API: several groups, one wipe at the end. */
+	ctx = wg_aead_ctx_create();
+	assert_non_null(ctx);
+	assert_true(wg_aead_ctx_set_impl(ctx, WG_AEAD_IMPL_MB));
+	for (l = 0; l < LANES; l++) {
+		big[l] = ops[l];
+		big[l + LANES] = ops[l];
+		big[l].len = 64;
+	}
+	clobber();
+	wg_aead_encrypt_batch(ctx, big, 2 * LANES);
+	assert_int_equal(probe(needles, 40), 0);
+	clobber();
+	wg_aead_decrypt_batch(ctx, big, 2 * LANES);
+	assert_int_equal(probe(needles, 40), 0);
+	wg_aead_ctx_free(ctx);
 	wg_memzero(key, sizeof(key));
 }
 
