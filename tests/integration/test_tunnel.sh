@@ -163,6 +163,21 @@ start_dpdk() {
 write_conf "$IT_DIR/wg.yaml" "0@0,1@1" 1 0
 start_dpdk wgdpdk "$IT_DIR/wg.yaml"
 
+# The AEAD engine the worker runs: the one WG_DPDK_AEAD forces, else the
+# default (multi-buffer where the CPU has AVX-512 IFMA).
+it_wait_for "grep -q 'AEAD ' '$IT_DIR/wgdpdk.log'" 10 || it_fail "no AEAD line in wg-dpdk's log"
+engine=$(grep -m1 -o 'AEAD .*' "$IT_DIR/wgdpdk.log")
+it_log "worker engine: $engine"
+case ${WG_DPDK_AEAD:-auto} in
+ipsecmb)
+	case $engine in "AEAD ipsec-mb "*) ;; *) it_fail "WG_DPDK_AEAD=ipsecmb, worker: $engine" ;; esac ;;
+*)
+	if grep -qw avx512ifma /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo &&
+		grep -qw avx512vl /proc/cpuinfo; then
+		case $engine in *mb-avx512ifma*) ;; *) it_fail "AVX-512 IFMA CPU, worker: $engine" ;; esac
+	fi ;;
+esac
+
 # ---- wireguard-go peers ----
 for i in 1 2 3; do
 	ns=${NS_P[$i]}
