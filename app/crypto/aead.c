@@ -21,12 +21,16 @@
 enum { AEAD_ROUND = 64, AEAD_IV_LEN = 12, AEAD_BURST_MIN = 8 };
 
 /*
- * The cost model of AUTO, in TSC cycles, measured with scripts/bench.sh aead
- * on AMD Zen 5 (see docs/performance.md): a multi-buffer call costs
- * MB_CALL + MB_PASS per 64-byte pass of its longest lane, whatever the number
- * of lanes; intel-ipsec-mb costs IMB_PER_JOB + IMB_PER_BLOCK per 64 bytes per packet.
+ * The cost model of AUTO, in TSC cycles, fitted to scripts/bench.sh aead on
+ * AMD Zen 5 (docs/performance.md): a multi-buffer group costs MB_GROUP +
+ * MB_PASS per 64-byte pass of its longest lane, whatever its number of
+ * lanes (1,200 cycles for 16 x 64 bytes, 10,100 for 16 x 1420, minus the one
+ * stack wipe per batch call, ~190, which groups share); intel-ipsec-mb costs
+ * IMB_PER_JOB + IMB_PER_BLOCK per 64 bytes for each packet (~410 at 64 bytes,
+ * ~930 at 1420). So 64-byte packets go multi-buffer from 3 per group, 1420-
+ * byte ones from 11.
  */
-enum { MB_CALL = 560, MB_PASS = 400, IMB_PER_JOB = 380, IMB_PER_BLOCK = 24 };
+enum { MB_GROUP = 610, MB_PASS = 405, IMB_PER_JOB = 385, IMB_PER_BLOCK = 24 };
 
 struct wg_aead_ctx {
 	IMB_MGR *mgr;
@@ -417,7 +421,7 @@ plan_round(struct wg_aead_ctx *ctx, unsigned int n)
 		p = passes(ctx->sorted[i]);
 		next = i + WG_MB_LANES < n ? i + WG_MB_LANES : n;
 		one = IMB_PER_JOB + IMB_PER_BLOCK * p + ctx->cost[i + 1];
-		grp = MB_CALL + MB_PASS * p + ctx->cost[next];
+		grp = MB_GROUP + MB_PASS * p + ctx->cost[next];
 		ctx->group[i] = ctx->impl == WG_AEAD_IMPL_MB || grp < one;
 		ctx->cost[i] = ctx->group[i] ? grp : one;
 	}
