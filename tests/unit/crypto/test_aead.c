@@ -18,23 +18,8 @@
 #include "crypto/ct.h"
 #include "kat_vectors.h"
 #include "messages.h"
-
-static const char sunscreen[] = "Ladies and Gentlemen of the class of '99: If I could offer you "
-				"only one tip for the future, sunscreen would be it.";
-
-static size_t
-unhex(uint8_t *out, const char *hex)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (hex[0] != '\0' && hex[1] != '\0') {
-		assert_int_equal(sscanf(hex, "%2x", &b), 1);
-		out[n++] = (uint8_t)b;
-		hex += 2;
-	}
-	return n;
-}
+#include "rfc8439_vectors.h"
+#include "../test_vectors.h"
 
 /* §11.2: the nonce has a non-zero first word, so only the raw primitive can take it. */
 static void
@@ -61,18 +46,6 @@ test_rfc8439_raw_nonce(void **state)
 								   aad, 12, nonce, key), 0);
 	assert_memory_equal(pt, sunscreen, 114);
 }
-
-static const char a5_ct[] =
-	"64a0861575861af460f062c79be643bd5e805cfd345cf389f108670ac76c8cb2"
-	"4c6cfc18755d43eea09ee94e382d26b0bdb7b73c321b0100d4f03b7f355894cf"
-	"332f830e710b97ce98c8a84abd0b948114ad176e008d33bd60f982b1ff37c855"
-	"9797a06ef4f0ef61c186324e2b3506383606907b6a7c02b0f9f6157b53c867e4"
-	"b9166c767b804d46a59b5216cde7a4e99040c5a40433225ee282a1b0a06c523e"
-	"af4534d7f83fa1155b0047718cbc546a0d072b04b3564eea1b422273f548271a"
-	"0bb2316053fa76991955ebd63159434ecebb4e466dae5a1073a6727627097a10"
-	"49e617d91d361094fa68f0ff77987130305beaba2eda04df997b714d6c6f2c29"
-	"a6ad5cb4022b02709b"
-	"eead9d67890cbb22392336fea1851f38";
 
 /* §11.3: RFC 8439 A.5 through the WireGuard counter interface, with its AAD. */
 static void
@@ -365,18 +338,6 @@ test_batch_tamper_burst(void **state)
 {
 	(void)state;
 	batch_tamper(WG_AEAD_SUBMIT_BURST);
-}
-
-static const uint8_t *
-kat_step(const char *label)
-{
-	size_t i;
-
-	for (i = 0; i < kat_nopsk_steps_n; i++)
-		if (strcmp(kat_nopsk_steps[i].label, label) == 0)
-			return kat_nopsk_steps[i].v;
-	fail_msg("no KAT step %s", label);
-	return NULL;
 }
 
 /* The KAT's data packet and keepalive, byte for byte through the batch path. */

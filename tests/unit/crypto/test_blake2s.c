@@ -15,20 +15,7 @@
 #include "crypto/hkdf.h"
 #include "kat_vectors.h"
 #include "messages.h"
-
-static size_t
-unhex(uint8_t *out, const char *hex)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (hex[0] != '\0' && hex[1] != '\0') {
-		assert_int_equal(sscanf(hex, "%2x", &b), 1);
-		out[n++] = (uint8_t)b;
-		hex += 2;
-	}
-	return n;
-}
+#include "../test_vectors.h"
 
 static void
 assert_hex(const uint8_t *got, const char *want_hex)

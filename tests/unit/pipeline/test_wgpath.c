@@ -47,6 +47,7 @@
 #include "crypto/replay.h"
 #include "kat_vectors.h"
 #include "messages.h"
+#include "../test_vectors.h"
 #include "pipeline/pipeline.h"
 
 #define NONE (-1)
@@ -94,18 +95,6 @@ static const uint8_t key_d_recv[32] = { 0xd1 }, key_d_send[32] = { 0xd2 };
 #define REMOTE_A ((uint32_t)kat_nopsk_idx_i)
 enum { IDX_B = 0x0b0b0b0b, REMOTE_B = 0x1b1b1b1b, IDX_N = 0x0c0c0c0c, IDX_D = 0x0d0d0d0d,
 	REMOTE_D = 0x1d1d1d1d };
-
-static const uint8_t *
-kat_step(const char *label)
-{
-	size_t i;
-
-	for (i = 0; i < kat_nopsk_steps_n; i++)
-		if (strcmp(kat_nopsk_steps[i].label, label) == 0)
-			return kat_nopsk_steps[i].v;
-	fail_msg("no KAT step %s", label);
-	return NULL;
-}
 
 static struct noise_keypair *
 install(struct wg_peer *p, uint32_t idx, uint32_t remote, const uint8_t *recv,
