@@ -1,11 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Receiver indices on an rte_hash with lock-free readers. The hash stores a
- * pointer to the struct noise_index_entry; a deleted key slot is recycled by
- * the hash after a grace period, and a retired keypair is freed by our own
- * deferred queue after one. A keypair that cannot be queued (the queue is
- * full even after a reclaim) waits on an overflow list with its own RCU
- * token, so nothing is ever freed early and the writer never blocks.
+ * Receiver indices in a direct-mapped slot array with lock-free readers. We
+ * choose the indices, so each live index owns the slot its low bits name:
+ * an index is drawn at random until its slot is free, and the array has at
+ * least twice as many slots as live entries, so a draw succeeds half the
+ * time or more. A lookup is one load of the slot and a compare of the
+ * entry's own index (a stale or different entry there simply does not
+ * match): no hashing, no probing, one cache line per packet.
+ *
+ * A slot holds a pointer to the struct noise_index_entry, published with a
+ * release store after the entry's index is written. Entries stay readable
+ * for a grace period after they leave the table (keypairs: our deferred
+ * queue; handshakes: they live in their peer, which is freed after one), so
+ * a slot may be reused at once: a reader holding the old pointer sees an
+ * index that is no longer its key, or the old entry, never freed memory.
+ * A keypair that cannot be queued (the queue is full even after a reclaim)
+ * waits on an overflow list with its own RCU token, so nothing is ever freed
+ * early and the writer never blocks.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,9 +24,9 @@
 
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 #include "control/index_rcu.h"
@@ -25,6 +36,8 @@ enum {
 	DEFAULT_ENTRIES = 1 << 16,
 	DEFAULT_RETIRE = 1 << 14,
 	MAX_DRAWS = 64,
+	MIN_SLOTS = 1 << 10,
+	MAX_ENTRIES = 1u << 31,
 	NAME_MAX_LEN = 12,
 };
 
@@ -34,7 +47,9 @@ struct overflow {
 };
 
 struct wg_index_rcu {
-	struct rte_hash *hash;		/* LE index (host order) -> struct noise_index_entry * */
+	struct noise_index_entry **slots;	/* index & mask -> entry (or NULL) */
+	uint32_t mask;
+	uint32_t cap;			/* live entries at most */
 	struct rte_rcu_qsbr_dq *dq;	/* retired keypairs */
 	struct rte_rcu_qsbr *rcu;
 	uint32_t count;
@@ -58,32 +73,20 @@ dq_free(void *p, void *e, unsigned int n)
 }
 
 static int
-create_hash(struct wg_index_rcu *t, const struct wg_index_rcu_params *params)
+create_slots(struct wg_index_rcu *t, const struct wg_index_rcu_params *params)
 {
-	struct rte_hash_rcu_config rcfg = {
-		.v = params->rcu,
-		.mode = RTE_HASH_QSBR_MODE_DQ,
-		.trigger_reclaim_limit = 64,
-		.max_reclaim_size = 64,
-	};
-	struct rte_hash_parameters hp = {
-		.entries = params->entries != 0 ? params->entries : DEFAULT_ENTRIES,
-		.key_len = sizeof(uint32_t),
-		.hash_func = rte_hash_crc,
-		.hash_func_init_val = wg_random_u32(),
-		.socket_id = params->socket_id,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
-			RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
-	};
-	char name[RTE_HASH_NAMESIZE];
+	uint32_t entries = params->entries != 0 ? params->entries : DEFAULT_ENTRIES;
+	uint64_t n_slots;
 
-	snprintf(name, sizeof(name), "%s_ix", params->name);
-	hp.name = name;
-	t->hash = rte_hash_create(&hp);
-	if (t->hash == NULL)
-		return -rte_errno;
-	if (rte_hash_rcu_qsbr_add(t->hash, &rcfg) != 0)
-		return -rte_errno;
+	if (entries > MAX_ENTRIES)
+		return -EINVAL;
+	n_slots = rte_align64pow2(RTE_MAX(2 * (uint64_t)entries, (uint64_t)MIN_SLOTS));
+	t->slots = rte_zmalloc_socket("wg_index", n_slots * sizeof(*t->slots),
+		RTE_CACHE_LINE_SIZE, params->socket_id);
+	if (t->slots == NULL)
+		return -ENOMEM;
+	t->mask = (uint32_t)(n_slots - 1);
+	t->cap = entries;
 	return 0;
 }
 
@@ -125,7 +128,7 @@ wg_index_rcu_create(const struct wg_index_rcu_params *params)
 		return NULL;
 	}
 	t->rcu = params->rcu;
-	ret = create_hash(t, params);
+	ret = create_slots(t, params);
 	if (ret == 0)
 		ret = create_dq(t, params);
 	if (ret != 0) {
@@ -162,97 +165,97 @@ wg_index_rcu_free(struct wg_index_rcu *t)
 		RTE_LOG(ERR, USER1, "index: deferred queue not empty at exit\n");
 	overflow_reclaim(t, true);
 	free(t->over);
-	rte_hash_free(t->hash);
+	rte_free(t->slots);
 	free(t);
 }
 
-static int32_t
-find(const struct wg_index_rcu *t, uint32_t index, struct noise_index_entry **e)
+/* The live entry with this index, or NULL. Readers and the writer alike. */
+static inline struct noise_index_entry *
+find(const struct wg_index_rcu *t, uint32_t index)
 {
-	void *data;
-	int32_t pos;
+	struct noise_index_entry *e = __atomic_load_n(&t->slots[index & t->mask], __ATOMIC_ACQUIRE);
 
-	pos = rte_hash_lookup_data(t->hash, &index, &data);
-	*e = pos >= 0 ? data : NULL;
-	return pos;
+	if (e == NULL || __atomic_load_n(&e->index, __ATOMIC_RELAXED) != index)
+		return NULL;
+	return e;
 }
 
-static int
-add(struct wg_index_rcu *t, struct noise_index_entry *e, uint32_t index)
+static void
+publish(struct wg_index_rcu *t, struct noise_index_entry *e, uint32_t index)
 {
-	int ret;
-
-	ret = rte_hash_add_key_data(t->hash, &index, e);
-	if (ret != 0)
-		return ret == -ENOSPC ? -ENOSPC : ret;
-	e->index = index;
-	t->count++;
-	return 0;
+	__atomic_store_n(&e->index, index, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->slots[index & t->mask], e, __ATOMIC_RELEASE);
 }
 
 static int
 ops_insert(void *table, struct noise_index_entry *e)
 {
 	struct wg_index_rcu *t = table;
-	struct noise_index_entry *cur;
 	unsigned int i;
 	uint32_t index;
 
+	if (t->count >= t->cap)
+		return -ENOSPC;
 	for (i = 0; i < MAX_DRAWS; i++) {
 		index = wg_random_u32();
-		if (find(t, index, &cur) < 0)
-			return add(t, e, index);
+		if (t->slots[index & t->mask] == NULL) {
+			publish(t, e, index);
+			t->count++;
+			return 0;
+		}
 	}
 	return -ENOSPC;
 }
 
+/* A fixed index (known-answer tests): refused when its slot is taken, by it or another. */
 static int
 ops_insert_at(void *table, struct noise_index_entry *e, uint32_t index)
 {
 	struct wg_index_rcu *t = table;
-	struct noise_index_entry *cur;
 
-	if (find(t, index, &cur) >= 0)
+	if (t->slots[index & t->mask] != NULL)
 		return -EEXIST;
-	return add(t, e, index);
+	if (t->count >= t->cap)
+		return -ENOSPC;
+	publish(t, e, index);
+	t->count++;
+	return 0;
 }
 
 static void
 ops_replace(void *table, struct noise_index_entry *old_e, struct noise_index_entry *new_e)
 {
 	struct wg_index_rcu *t = table;
-	struct noise_index_entry *cur;
+	uint32_t index = old_e->index;
 
-	new_e->index = old_e->index;
-	if (find(t, old_e->index, &cur) < 0 || cur != old_e) {
+	if (find(t, index) != old_e) {
 		/* Not in the table (never happens with the noise code): just insert. */
-		if (add(t, new_e, new_e->index) != 0)
+		if (ops_insert_at(t, new_e, index) != 0)
 			RTE_LOG(ERR, USER1, "index: replace of an absent entry failed\n");
 		return;
 	}
-	/* Same key: the hash swaps the data pointer atomically for readers. */
-	rte_hash_add_key_data(t->hash, &new_e->index, new_e);
+	/* Same slot: readers see the old entry or the new one. */
+	publish(t, new_e, index);
 }
 
 static void
 ops_remove(void *table, struct noise_index_entry *e)
 {
 	struct wg_index_rcu *t = table;
-	struct noise_index_entry *cur;
 
 	/* A handshake whose index moved to a keypair must not remove the keypair. */
-	if (find(t, e->index, &cur) < 0 || cur != e)
+	if (find(t, e->index) != e)
 		return;
-	if (rte_hash_del_key(t->hash, &e->index) >= 0)
-		t->count--;
+	__atomic_store_n(&t->slots[e->index & t->mask], NULL, __ATOMIC_RELEASE);
+	t->count--;
 }
 
 static struct noise_index_entry *
 ops_lookup(void *table, uint32_t index, unsigned int type_mask)
 {
-	struct noise_index_entry *e;
+	struct noise_index_entry *e = find(table, index);
 
-	if (find(table, index, &e) < 0 || (e->type & type_mask) == 0)
+	if (e == NULL || (e->type & type_mask) == 0)
 		return NULL;
 	return e;
 }
@@ -331,29 +334,18 @@ unsigned int
 wg_index_lookup_keypairs(const struct wg_index_rcu *t, const uint32_t *idx,
 	struct noise_keypair **out, unsigned int n)
 {
-	const void *keys[RTE_HASH_LOOKUP_BULK_MAX];
-	void *data[RTE_HASH_LOOKUP_BULK_MAX];
 	struct noise_index_entry *e;
-	unsigned int i, m, found = 0;
-	uint64_t hits;
+	unsigned int i, found = 0;
 
-	for (; n > 0; idx += m, out += m, n -= m) {
-		m = RTE_MIN(n, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
-		for (i = 0; i < m; i++)
-			keys[i] = &idx[i];
-		hits = 0;
-		if (rte_hash_lookup_bulk_data(t->hash, keys, m, &hits, data) < 0)
-			hits = 0;
-		for (i = 0; i < m; i++) {
-			out[i] = NULL;
-			if ((hits & (1ULL << i)) == 0)
-				continue;
-			e = data[i];
-			if (e->type != NOISE_INDEX_KEYPAIR)
-				continue;
-			out[i] = container_of(e, struct noise_keypair, entry);
-			found++;
-		}
+	for (i = 0; i < n; i++)
+		rte_prefetch0(&t->slots[idx[i] & t->mask]);
+	for (i = 0; i < n; i++) {
+		e = find(t, idx[i]);
+		out[i] = NULL;
+		if (e == NULL || e->type != NOISE_INDEX_KEYPAIR)
+			continue;
+		out[i] = container_of(e, struct noise_keypair, entry);
+		found++;
 	}
 	return found;
 }

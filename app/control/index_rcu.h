@@ -2,9 +2,8 @@
 /*
  * The receiver-index table shared with the workers (protocol.md §9.4, §9.5):
  * random unique 32-bit index -> struct noise_index_entry (a peer's handshake
- * or one of its keypairs), on an rte_hash with lock-free readers
- * (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF) whose key slots are recycled after
- * an RCU grace period (rte_hash_rcu_qsbr_add).
+ * or one of its keypairs), in a direct-mapped slot array (the index's low
+ * bits name its slot) with lock-free readers; see index_rcu.c.
  *
  * The control lcore is the only writer: it drives the table through
  * wg_index_rcu_ops (struct noise_index_ops, for wg_noise_local_init()).

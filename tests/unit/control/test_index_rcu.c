@@ -193,6 +193,38 @@ test_differential(void **state)
 	wg_index_rcu_free(t);
 }
 
+/* Capacity: exactly `entries` live indices; a fixed index whose slot is taken is refused. */
+static void
+test_capacity_and_slots(void **state)
+{
+	enum { N = 64 };
+	struct wg_index_rcu *t = make_table(N, 16);
+	static struct noise_index_entry ents[N + 2];
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(t);
+	for (i = 0; i < N + 2; i++)
+		ents[i].type = NOISE_INDEX_KEYPAIR;
+	for (i = 0; i < N; i++) {
+		assert_int_equal(wg_index_rcu_ops.insert(t, &ents[i]), 0);
+	}
+	assert_int_equal(wg_index_rcu_ops.insert(t, &ents[N]), -ENOSPC);
+	for (i = 0; i < N; i++)
+		assert_ptr_equal(wg_index_rcu_ops.lookup(t, ents[i].index, ~0u), &ents[i]);
+	/* Same low bits, other high bits: another index, not found, and its slot is busy. */
+	assert_null(wg_index_rcu_ops.lookup(t, ents[0].index ^ 0x80000000u, ~0u));
+	wg_index_rcu_ops.remove(t, &ents[1]);
+	assert_int_equal(wg_index_rcu_ops.insert_at(t, &ents[N], ents[0].index ^ 0x80000000u),
+		-EEXIST);
+	assert_int_equal(wg_index_rcu_ops.insert_at(t, &ents[N], ents[1].index ^ 0x80000000u), 0);
+	assert_ptr_equal(wg_index_rcu_ops.lookup(t, ents[1].index ^ 0x80000000u, ~0u), &ents[N]);
+	/* The removed entry's old index does not find the new owner of its slot. */
+	assert_null(wg_index_rcu_ops.lookup(t, ents[1].index, ~0u));
+	assert_int_equal(wg_index_rcu_ops.insert(t, &ents[N + 1]), -ENOSPC);
+	wg_index_rcu_free(t);
+}
+
 static void
 test_bad_params(void **state)
 {
@@ -213,6 +245,7 @@ main(void)
 		cmocka_unit_test(test_ops_and_lookup),
 		cmocka_unit_test(test_grace_period),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_capacity_and_slots),
 		cmocka_unit_test(test_bad_params),
 	};
 	int ret;
