@@ -38,6 +38,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "control/allowedips.h"
+#include "control/host4.h"
 #include "control/peers.h"
 #include "crypto/ct.h"
 
@@ -80,7 +81,7 @@ struct node {
 
 struct wg_allowedips {
 	/* Read by workers. */
-	struct rte_hash *host4;
+	struct wg_host4 *host4;
 	struct rte_hash *host6;
 	struct rte_lpm *lpm4;
 	struct trie6 v6;
@@ -521,10 +522,12 @@ static int
 dp_set(struct wg_allowedips *t, const struct node *k, uint32_t peer_id, bool exists)
 {
 	void *data = (void *)(uintptr_t)peer_id;
+	uint32_t be;
 	int ret;
 
 	if (k->family == AF_INET && k->len == 32) {
-		ret = rte_hash_add_key_data(t->host4, k->addr, data);
+		memcpy(&be, k->addr, 4);
+		ret = wg_host4_set(t->host4, be, peer_id);
 		if (ret == 0 && !exists)
 			__atomic_store_n(&t->n_host4, t->n_host4 + 1, __ATOMIC_RELEASE);
 		return ret;
@@ -565,8 +568,11 @@ v6_replacement(const struct wg_allowedips *t, const struct node *k)
 static void
 dp_del(struct wg_allowedips *t, const struct node *k)
 {
+	uint32_t be;
+
 	if (k->family == AF_INET && k->len == 32) {
-		rte_hash_del_key(t->host4, k->addr);
+		memcpy(&be, k->addr, 4);
+		wg_host4_del(t->host4, be);
 		__atomic_store_n(&t->n_host4, t->n_host4 - 1, __ATOMIC_RELEASE);
 	} else if (k->family == AF_INET && k->len == 0) {
 		__atomic_store_n(&t->default4, WG_ALLOWEDIPS_NO_PEER, __ATOMIC_RELEASE);
@@ -639,6 +645,7 @@ lpm4_create(struct wg_allowedips *t, const struct wg_allowedips_params *params)
 struct wg_allowedips *
 wg_allowedips_create(const struct wg_allowedips_params *params)
 {
+	char h4_name[RTE_RCU_QSBR_DQ_NAMESIZE];
 	struct wg_allowedips *t;
 	int ret = -ENOMEM;
 
@@ -667,8 +674,9 @@ wg_allowedips_create(const struct wg_allowedips_params *params)
 		params->rcu, params->socket_id);
 	if (ret != 0)
 		goto err;
-	t->host4 = host_hash_create(params->name, "h4",
-		params->v4_hosts ? params->v4_hosts : 1u << 20, 4, params);
+	snprintf(h4_name, sizeof(h4_name), "%s_h4", params->name);
+	t->host4 = wg_host4_create(h4_name, params->v4_hosts ? params->v4_hosts : 1u << 20,
+		params->rcu, params->socket_id);
 	t->host6 = host_hash_create(params->name, "h6",
 		params->v6_hosts ? params->v6_hosts : 1u << 20, 16, params);
 	if (t->host4 == NULL || t->host6 == NULL) {
@@ -687,7 +695,7 @@ wg_allowedips_free(struct wg_allowedips *t)
 {
 	if (t == NULL)
 		return;
-	rte_hash_free(t->host4);
+	wg_host4_free(t->host4);
 	rte_hash_free(t->host6);
 	rte_lpm_free(t->lpm4);
 	trie_free(&t->v6);
@@ -826,6 +834,7 @@ void
 wg_allowedips_reclaim(struct wg_allowedips *t)
 {
 	rte_rcu_qsbr_dq_reclaim(t->v6.dq, ~0u, NULL, NULL, NULL);
+	wg_host4_reclaim(t->host4);
 }
 
 /* ---- reader API ---- */
@@ -834,11 +843,10 @@ uint32_t
 wg_allowedips_lookup4(const struct wg_allowedips *t, uint32_t addr_be)
 {
 	uint32_t nh;
-	void *data;
 
 	if (__atomic_load_n(&t->n_host4, __ATOMIC_ACQUIRE) != 0 &&
-			rte_hash_lookup_data(t->host4, &addr_be, &data) >= 0)
-		return (uint32_t)(uintptr_t)data;
+			wg_host4_lookup(t->host4, addr_be, &nh))
+		return nh;
 	if (rte_lpm_lookup(t->lpm4, rte_be_to_cpu_32(addr_be), &nh) == 0)
 		return nh;
 	return __atomic_load_n(&t->default4, __ATOMIC_ACQUIRE);
@@ -877,14 +885,12 @@ lookup4_chunk(const struct wg_allowedips *t, const uint32_t *addrs_be, uint32_t 
 {
 	uint32_t ips[BULK_MAX], res[BULK_MAX];
 	uint8_t miss[BULK_MAX];
-	const void *keys[BULK_MAX];
 	unsigned int i, m = 0;
 	uint32_t dflt;
-	uint64_t hits;
+	uint64_t hits = 0;
 
-	for (i = 0; i < n; i++)
-		keys[i] = &addrs_be[i];
-	hits = host_bulk(t->host4, &t->n_host4, keys, peer_ids, n);
+	if (__atomic_load_n(&t->n_host4, __ATOMIC_ACQUIRE) != 0)
+		hits = wg_host4_lookup_bulk(t->host4, addrs_be, peer_ids, n);
 	for (i = 0; i < n; i++) {
 		if ((hits >> i & 1) == 0) {
 			miss[m] = i;
