@@ -245,7 +245,7 @@ inner_trim(struct rte_mbuf *m, uint16_t off, uint16_t plen)
 	if (plen >= sizeof(*ip4) && (p[0] >> 4) == 4) {
 		ihl = (p[0] & 0xf) * 4;
 		len = rte_be_to_cpu_16(ip4->total_length);
-		if (ihl < sizeof(*ip4) || len < ihl || len > plen || rte_ipv4_cksum(ip4) != 0)
+		if (ihl < sizeof(*ip4) || len < ihl || len > plen || wg_ip4_cksum(ip4) != 0)
 			return 0;
 		family = AF_INET;
 	} else if (plen >= sizeof(*ip6) && (p[0] >> 4) == 6) {
@@ -555,7 +555,7 @@ deliver4(struct wg_worker *w, const struct rx_inner *r, struct nh_cache *c)
 	if (ecn != inner) {
 		ip->type_of_service = (ip->type_of_service & ~ECN_MASK) | ecn;
 		ip->hdr_checksum = 0;
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		ip->hdr_checksum = wg_ip4_cksum(ip);
 	}
 	if (ip->time_to_live <= 1) {
 		time_exceeded4(w, r->m, r->peer->id);

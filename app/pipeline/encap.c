@@ -139,7 +139,7 @@ outer_write4(struct rte_mbuf *m, uint16_t sport, const struct wg_endpoint *ep,
 	ip->hdr_checksum = 0;
 	memcpy(&ip->src_addr, rt->src, 4);
 	memcpy(&ip->dst_addr, ep->addr, 4);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip->hdr_checksum = wg_ip4_cksum(ip);
 	udp_write((struct rte_udp_hdr *)(ip + 1), sport, ep->port, len);
 }
 

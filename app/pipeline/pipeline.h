@@ -351,6 +351,28 @@ wg_ip4_multicast(rte_be32_t a)
 }
 
 /* RFC 1624: TTL is the high byte of its 16-bit word; fold the carry. */
+/*
+ * rte_ipv4_cksum() with a fast path for the 20-byte header of almost every
+ * packet: five 32-bit words summed in 64 bits and folded (one's-complement
+ * sums do not depend on the word size or the byte order they are read in).
+ */
+static inline uint16_t
+wg_ip4_cksum(const struct rte_ipv4_hdr *ip)
+{
+	uint32_t w[5];
+	uint64_t s;
+
+	if (unlikely((ip->version_ihl & 0xf) != 5))
+		return rte_ipv4_cksum(ip);
+	memcpy(w, ip, sizeof(w));
+	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
 static inline void
 wg_ip4_dec_ttl(struct rte_ipv4_hdr *ip)
 {

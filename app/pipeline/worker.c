@@ -197,7 +197,7 @@ ip4_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m)
 		wg_worker_drop(w, m, WG_DROP_ip4_bad_header);
 		return;
 	}
-	if (rte_ipv4_cksum(ip) != 0) {
+	if (wg_ip4_cksum(ip) != 0) {
 		wg_worker_drop(w, m, WG_DROP_ip4_bad_csum);
 		return;
 	}
