@@ -67,6 +67,12 @@ slot_make(uint32_t addr, uint32_t lo)
 	return (uint64_t)addr << 32 | lo;
 }
 
+static inline uint64_t
+n_slots(const struct wg_host4 *h)
+{
+	return (uint64_t)h->n_buckets * SLOTS_PER_BUCKET;
+}
+
 static inline uint32_t
 bucket_of(const struct table *t, uint32_t addr)
 {
@@ -76,11 +82,10 @@ bucket_of(const struct table *t, uint32_t addr)
 static struct table *
 table_new(const struct wg_host4 *h)
 {
-	size_t n = (size_t)h->n_buckets * SLOTS_PER_BUCKET;
 	struct table *t;
 
-	t = rte_zmalloc_socket(h->name, sizeof(*t) + n * sizeof(uint64_t), RTE_CACHE_LINE_SIZE,
-		h->socket_id);
+	t = rte_zmalloc_socket(h->name, sizeof(*t) + n_slots(h) * sizeof(uint64_t),
+		RTE_CACHE_LINE_SIZE, h->socket_id);
 	if (t == NULL)
 		return NULL;
 	t->bucket_mask = h->n_buckets - 1;
@@ -240,7 +245,7 @@ find_slot(struct table *t, uint32_t addr, bool *found)
 static bool
 over_limit(const struct wg_host4 *h, uint32_t used)
 {
-	return (uint64_t)used * 4 > (uint64_t)h->n_buckets * SLOTS_PER_BUCKET * 3;
+	return (uint64_t)used * 4 > n_slots(h) * 3;
 }
 
 /* Copies the live pairs into a fresh table (no tombstones) and retires the old one. */
@@ -248,7 +253,7 @@ int
 wg_host4_compact(struct wg_host4 *h)
 {
 	struct table *old = h->tab, *t;
-	uint64_t *s, n = (uint64_t)h->n_buckets * SLOTS_PER_BUCKET, i;
+	uint64_t *s, n = n_slots(h), i;
 	bool found;
 
 	rte_rcu_qsbr_dq_reclaim(h->dq, ~0u, NULL, NULL, NULL);
@@ -291,8 +296,7 @@ wg_host4_set(struct wg_host4 *h, uint32_t addr, uint32_t value)
 		return -ENOSPC;
 	if (slot_lo(*s) == LO_EMPTY && over_limit(h, h->used + 1)) {
 		/* A tombstone-free copy has room: count < capacity <= half the slots. */
-		if (wg_host4_compact(h) != 0 && (uint64_t)h->used + 1 >=
-				(uint64_t)h->n_buckets * SLOTS_PER_BUCKET * 7 / 8)
+		if (wg_host4_compact(h) != 0 && (uint64_t)h->used + 1 >= n_slots(h) * 7 / 8)
 			return -ENOSPC;
 		s = find_slot(h->tab, addr, &found);
 	}

@@ -37,9 +37,10 @@ enum {
 	DEFAULT_RETIRE = 1 << 14,
 	MAX_DRAWS = 64,
 	MIN_SLOTS = 1 << 10,
-	MAX_ENTRIES = 1u << 31,
 	NAME_MAX_LEN = 12,
 };
+
+#define MAX_ENTRIES (1u << 31)	/* twice as many slots still fit a 32-bit mask */
 
 struct overflow {
 	struct noise_keypair *kp;
@@ -187,26 +188,6 @@ publish(struct wg_index_rcu *t, struct noise_index_entry *e, uint32_t index)
 	__atomic_store_n(&t->slots[index & t->mask], e, __ATOMIC_RELEASE);
 }
 
-static int
-ops_insert(void *table, struct noise_index_entry *e)
-{
-	struct wg_index_rcu *t = table;
-	unsigned int i;
-	uint32_t index;
-
-	if (t->count >= t->cap)
-		return -ENOSPC;
-	for (i = 0; i < MAX_DRAWS; i++) {
-		index = wg_random_u32();
-		if (t->slots[index & t->mask] == NULL) {
-			publish(t, e, index);
-			t->count++;
-			return 0;
-		}
-	}
-	return -ENOSPC;
-}
-
 /* A fixed index (known-answer tests): refused when its slot is taken, by it or another. */
 static int
 ops_insert_at(void *table, struct noise_index_entry *e, uint32_t index)
@@ -220,6 +201,23 @@ ops_insert_at(void *table, struct noise_index_entry *e, uint32_t index)
 	publish(t, e, index);
 	t->count++;
 	return 0;
+}
+
+static int
+ops_insert(void *table, struct noise_index_entry *e)
+{
+	struct wg_index_rcu *t = table;
+	unsigned int i;
+	uint32_t index;
+
+	if (t->count >= t->cap)
+		return -ENOSPC;
+	for (i = 0; i < MAX_DRAWS; i++) {
+		index = wg_random_u32();
+		if (t->slots[index & t->mask] == NULL)
+			return ops_insert_at(t, e, index);
+	}
+	return -ENOSPC;
 }
 
 static void
