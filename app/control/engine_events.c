@@ -85,9 +85,7 @@ wg_engine_worker_event(struct wg_engine *e, const struct wg_engine_event *ev)
 	peer = wg_peers_get(e->peers, ev->peer_id);
 	if (peer == NULL || !wg_engine_peer_is_ours(e, peer))
 		return;
-	/* Clear the flag before taking the bits: a later post queues the peer again. */
-	__atomic_store_n(&peer->wk.ev_pending, 0, __ATOMIC_SEQ_CST);
-	bits = __atomic_exchange_n(&peer->wk.ev_bits, 0, __ATOMIC_SEQ_CST);
+	bits = wg_engine_take(peer);
 	if (bits == 0)
 		return;
 	engine_clock(e);

@@ -78,11 +78,19 @@ struct wg_staged {
 };
 
 /*
- * Written by workers (relaxed atomics, once per burst), on their own cache
+ * Written by workers (relaxed atomics, once per burst). The pending-event
+ * words come first: struct wg_peer places them on the line of the keypair
+ * slots and the endpoint, which every packet reads anyway; the counters and
+ * times fill the next line. With many peers a packet then touches two peer
  * lines. Counters and times are read by the control lcore and telemetry.
  */
 struct wg_peer_worker {
-	alignas(64) uint64_t rx_bytes;
+	/* Pending events (engine_worker.h). */
+	uint32_t ev;			/* WG_PEER_EV_* accumulated since the engine took them,
+					 * and WG_PEER_EV_PENDING while queued to the control lcore */
+	uint32_t ev_spare;
+	struct noise_keypair *ev_keypair;	/* WG_PEER_EV_CONFIRM: the keypair seen as `next` */
+	uint64_t rx_bytes;
 	uint64_t rx_packets;
 	uint64_t tx_bytes;
 	uint64_t tx_packets;
@@ -91,11 +99,7 @@ struct wg_peer_worker {
 	uint64_t last_rx_data;		/* non-keepalive data received */
 	uint64_t last_tx;		/* authenticated packet sent */
 	uint64_t last_tx_data;		/* non-keepalive data sent */
-	/* Pending events (engine_worker.h). */
-	uint32_t ev_bits;		/* WG_PEER_EV_* accumulated since the engine took them */
-	uint32_t ev_pending;		/* 1 while the peer is queued to the control lcore */
-	struct noise_keypair *ev_keypair;	/* WG_PEER_EV_CONFIRM: the keypair seen as `next` */
-	struct wg_endpoint_seq ev_endpoint;	/* WG_PEER_EV_ENDPOINT: the new source */
+	struct wg_endpoint_seq ev_endpoint;	/* WG_PEER_EV_ENDPOINT: the new source (rare) */
 };
 
 #endif

@@ -65,6 +65,8 @@ enum wg_peer_event_bits {
 	WG_PEER_EV_REKEY_RX = 1 << 6,	/* receive-side 165 s rekey (wg_peer_rx_rekey_needed) */
 	WG_PEER_EV_ENDPOINT = 1 << 7,	/* authenticated from another source (carries it) */
 	WG_PEER_EV_NO_KEYPAIR = 1 << 8,	/* a packet found no usable keypair: start a handshake */
+	/* Not an event: set while the peer is on an event ring (one atomic sets both). */
+	WG_PEER_EV_PENDING = 1u << 31,
 };
 
 /* One element of a worker -> control event ring (8 bytes). */
@@ -201,17 +203,27 @@ wg_engine_post(struct wg_peer *peer, uint32_t bits, uint64_t now, const struct w
 	}
 	if (bits & WG_PEER_EV_CONFIRM)
 		__atomic_store_n(&wk->ev_keypair, kp, __ATOMIC_RELEASE);
-	__atomic_fetch_or(&wk->ev_bits, bits, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&wk->ev_pending, __ATOMIC_SEQ_CST) != 0)
-		return false;
-	return __atomic_exchange_n(&wk->ev_pending, 1, __ATOMIC_SEQ_CST) == 0;
+	/* The bits and the pending flag in one locked operation. */
+	return (__atomic_fetch_or(&wk->ev, bits | WG_PEER_EV_PENDING, __ATOMIC_SEQ_CST) &
+		WG_PEER_EV_PENDING) == 0;
 }
 
 /* The enqueue after a true wg_engine_post() failed: let the next post queue the peer. */
 static inline void
 wg_engine_post_undo(struct wg_peer *peer)
 {
-	__atomic_store_n(&peer->wk.ev_pending, 0, __ATOMIC_SEQ_CST);
+	__atomic_fetch_and(&peer->wk.ev, ~(uint32_t)WG_PEER_EV_PENDING, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The control lcore's side: take the accumulated bits and clear the pending
+ * flag at once, so that any later post queues the peer again.
+ */
+static inline uint32_t
+wg_engine_take(struct wg_peer *peer)
+{
+	return __atomic_exchange_n(&peer->wk.ev, 0, __ATOMIC_SEQ_CST) &
+		~(uint32_t)WG_PEER_EV_PENDING;
 }
 
 #endif

@@ -11,7 +11,9 @@
 #ifndef WG_PEERS_H
 #define WG_PEERS_H
 
+#include <stdalign.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "control/config.h"
@@ -42,16 +44,28 @@ struct wg_peer {
 
 	/* protocol state (engine): set up by wg_engine_peer_add(), see engine_peer.h */
 	struct noise_handshake handshake;
-	struct noise_keypairs keypairs;
 	struct wg_cookie cookie;
-	struct wg_endpoint_seq ep;		/* live endpoint (engine writes, workers read) */
 	uint64_t last_handshake_sec;		/* wall clock of the last completed handshake */
 	uint32_t last_handshake_nsec;
 	struct wg_staged staged;
 	struct wg_peer_timers timers;
+	/*
+	 * What the workers touch for every packet, on two cache lines: the
+	 * keypair slots, the endpoint and the pending-event word, then the
+	 * counters and times (engine_peer.h).
+	 */
+	alignas(64) struct noise_keypairs keypairs;
+	struct wg_endpoint_seq ep;		/* live endpoint (engine writes, workers read) */
 	struct wg_peer_worker wk;		/* written by workers (engine_worker.h) */
 	/* end of protocol state (engine) */
 };
+
+_Static_assert(offsetof(struct wg_peer, wk.ev_keypair) + sizeof(void *) -
+		offsetof(struct wg_peer, keypairs) <= 64 &&
+	offsetof(struct wg_peer, wk.last_tx_data) + sizeof(uint64_t) -
+		offsetof(struct wg_peer, wk.rx_bytes) <= 64 &&
+	offsetof(struct wg_peer, wk.rx_bytes) % 64 == 0,
+	"a packet touches two lines of its peer");
 
 struct wg_peers_params {
 	const char *name;		/* unique among EAL objects (hash, queue names) */

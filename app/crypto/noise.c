@@ -19,6 +19,10 @@
 #include "crypto/tai64n.h"
 #include "crypto/x25519.h"
 
+_Static_assert(offsetof(struct noise_keypair, receiving_valid) < WG_NOISE_CACHE_LINE &&
+	offsetof(struct noise_keypair, send_key) + NOISE_SYMMETRIC_KEY_LEN <=
+		2 * WG_NOISE_CACHE_LINE,
+	"a worker reads one line of a keypair to receive, two to send");
 _Static_assert(sizeof(struct noise_keypair) % WG_NOISE_CACHE_LINE == 0,
 	       "keypairs are allocated whole cache lines at a time");
 

@@ -127,17 +127,22 @@ struct noise_handshake {
  * the valid flags is fixed before the keypair is published.
  */
 struct noise_keypair {
+	/*
+	 * Line 0, read by every worker and written only before publication
+	 * (the valid flags: when the keypair is retired): what the receive path
+	 * needs, and what the send path reads besides its own line.
+	 */
 	struct noise_index_entry entry;         /* entry.index: the local index */
-	struct noise_local *local;
-	uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint64_t birth;                         /* protocol clock at derivation */
 	uint32_t remote_index;
 	bool i_am_initiator;
 	_Atomic bool sending_valid;
 	_Atomic bool receiving_valid;
-	/* Written by every sending worker: its own cache line. */
+	/* Line 1, the sending workers': the counter each of them advances, and the key. */
 	alignas(WG_NOISE_CACHE_LINE) _Atomic uint64_t send_counter;
+	uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN];
+	struct noise_local *local;
 	alignas(WG_NOISE_CACHE_LINE) atomic_flag replay_lock;
 	struct wg_replay replay;
 };

@@ -17,6 +17,7 @@
  * packet authenticated.
  */
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <rte_cycles.h>
@@ -164,10 +165,8 @@ prefetch_after_decrypt(const struct rx_cand *cand, const struct wg_aead_op *ops,
 		peer = kp->entry.owner;
 		rte_prefetch0(&kp->replay.ring[(ops[i].counter / WG_REPLAY_BLOCK_BITS) &
 			(WG_REPLAY_RING_BLOCKS - 1)]);
-		rte_prefetch0(&peer->keypairs);
-		rte_prefetch0(&peer->ep);
-		rte_prefetch0_write(&peer->wk);
-		rte_prefetch0_write(&peer->wk.ev_bits);
+		rte_prefetch0_write(&peer->keypairs);	/* with ep and the event word */
+		rte_prefetch0_write(&peer->wk.rx_bytes);
 	}
 }
 
@@ -216,17 +215,34 @@ outer_source(struct rte_mbuf *m, struct wg_endpoint *ep, uint8_t *ecn)
 	}
 }
 
-static struct rx_peer *
-rx_peer_get(struct rx_peer *peers, unsigned int *n, struct wg_peer *peer)
-{
-	unsigned int i;
+/*
+ * The burst's entry for peer. With many peers a burst holds as many peers as
+ * packets: a small map from the peer's address to its last entry avoids
+ * comparing each packet with every entry (an empty slot proves the peer has
+ * none yet; one naming another peer falls back to the scan).
+ */
+enum { RX_PEER_MAP = 128, RX_PEER_NONE = 0xff };
+_Static_assert((int)WG_BURST < (int)RX_PEER_NONE, "entry indices fit the map");
 
-	/* Bursts usually carry one peer or a few: the last one first. */
-	for (i = *n; i > 0; i--)
-		if (peers[i - 1].peer == peer)
-			return &peers[i - 1];
-	peers[*n] = (struct rx_peer){ .peer = peer };
-	return &peers[(*n)++];
+static struct rx_peer *
+rx_peer_get(struct rx_peer *peers, unsigned int *n, uint8_t *map, struct wg_peer *peer)
+{
+	unsigned int h = ((uintptr_t)peer / RTE_CACHE_LINE_SIZE) % RX_PEER_MAP;
+	unsigned int i = map[h];
+
+	if (i != RX_PEER_NONE && peers[i].peer == peer)
+		return &peers[i];
+	if (i != RX_PEER_NONE) {
+		for (i = 0; i < *n; i++)
+			if (peers[i].peer == peer)
+				break;
+	}
+	if (i == RX_PEER_NONE || i == *n) {
+		i = (*n)++;
+		peers[i] = (struct rx_peer){ .peer = peer };
+	}
+	map[h] = i;
+	return &peers[i];
 }
 
 /*
@@ -271,12 +287,14 @@ authenticate(struct wg_worker *w, const struct rx_cand *cand, const struct wg_ae
 	unsigned int n, struct rx_inner *in, struct rx_peer *peers, unsigned int *n_peers)
 {
 	unsigned int i, k = 0, good = 0, keepalives = 0;
+	uint8_t map[RX_PEER_MAP];
 	struct wg_endpoint src;
 	struct rx_peer *rp;
 	struct wg_peer *peer;
 	uint16_t plen;
 	uint8_t ecn, family;
 
+	memset(map, RX_PEER_NONE, sizeof(map));
 	for (i = 0; i < n; i++) {
 		if (!ops[i].ok) {
 			wg_worker_drop(w, cand[i].m, WG_DROP_wg_bad_tag);
@@ -289,7 +307,7 @@ authenticate(struct wg_worker *w, const struct rx_cand *cand, const struct wg_ae
 		/* Authenticated: it moves the endpoint and the timers (§9.6) whatever follows. */
 		good++;
 		peer = cand[i].kp->entry.owner;
-		rp = rx_peer_get(peers, n_peers, peer);
+		rp = rx_peer_get(peers, n_peers, map, peer);
 		outer_source(cand[i].m, &src, &ecn);
 		rp->src = src;
 		rp->packets++;

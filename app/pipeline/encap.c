@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <rte_lcore.h>
@@ -265,23 +266,38 @@ lookup_peers(struct wg_worker *w, struct wg_encap_item *it, unsigned int n)
 
 /* ---- 2. per peer ---- */
 
+/*
+ * Group the items by peer. With many peers a burst holds as many groups as
+ * packets: a small map from the low bits of the peer id to its last group
+ * avoids comparing each item with every group. An empty map slot proves the
+ * peer has no group yet; an occupied one that names another peer falls back
+ * to the scan.
+ */
+enum { GROUP_MAP = 128, GROUP_NONE = 0xff };
+_Static_assert((int)WG_ENCAP_MAX < (int)GROUP_NONE, "group indices fit the map");
+
 static unsigned int
 group_items(struct wg_encap_item *it, unsigned int n, struct tx_group *g, uint8_t *gi)
 {
-	unsigned int i, j, ng = 0, last = 0;
+	uint8_t map[GROUP_MAP];
+	unsigned int i, j, h, ng = 0;
 
+	memset(map, GROUP_NONE, sizeof(map));
 	for (i = 0; i < n; i++) {
 		if (it[i].m == NULL)
 			continue;
-		if (ng != 0 && g[last].peer_id == it[i].peer_id) {
-			j = last;
-		} else {
-			for (j = 0; j < ng; j++)
-				if (g[j].peer_id == it[i].peer_id)
-					break;
-			if (j == ng)
-				g[ng++] = (struct tx_group){ .peer_id = it[i].peer_id };
-			last = j;
+		h = it[i].peer_id % GROUP_MAP;
+		j = map[h];
+		if (j == GROUP_NONE || g[j].peer_id != it[i].peer_id) {
+			if (j != GROUP_NONE)
+				for (j = 0; j < ng; j++)
+					if (g[j].peer_id == it[i].peer_id)
+						break;
+			if (j == GROUP_NONE || j == ng) {
+				j = ng++;
+				g[j] = (struct tx_group){ .peer_id = it[i].peer_id };
+			}
+			map[h] = j;
 		}
 		g[j].n++;
 		gi[i] = j;
@@ -316,10 +332,8 @@ groups_prefetch(struct wg_worker *w, struct tx_group *g, unsigned int ng)
 		peer = wg_peers_get(peers, g[i].peer_id);
 		if (peer == NULL)
 			continue;
-		rte_prefetch0(&peer->keypairs);
-		rte_prefetch0(&peer->ep);
-		rte_prefetch0_write(&peer->wk);
-		rte_prefetch0_write(&peer->wk.ev_bits);
+		rte_prefetch0_write(&peer->keypairs);	/* with ep and the event word */
+		rte_prefetch0_write(&peer->wk.rx_bytes);
 	}
 	for (i = 0; i < ng; i++) {
 		peer = wg_peers_get(peers, g[i].peer_id);
@@ -328,9 +342,8 @@ groups_prefetch(struct wg_worker *w, struct tx_group *g, unsigned int ng)
 		kp = wg_noise_keypairs_current(&peer->keypairs);
 		if (kp == NULL)
 			continue;
-		rte_prefetch0(kp->send_key);
 		rte_prefetch0(&kp->sending_valid);
-		rte_prefetch0_write(&kp->send_counter);
+		rte_prefetch0_write(&kp->send_counter);	/* with send_key */
 	}
 }
 

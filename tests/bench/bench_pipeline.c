@@ -418,8 +418,7 @@ control_drain(void)
 			peer = wg_peers_get(T.peers, ev[i].peer.peer_id);
 			if (peer == NULL)
 				continue;
-			__atomic_store_n(&peer->wk.ev_pending, 0, __ATOMIC_SEQ_CST);
-			__atomic_exchange_n(&peer->wk.ev_bits, 0, __ATOMIC_SEQ_CST);
+			(void)wg_engine_take(peer);
 		}
 	}
 	while ((n = rte_ring_dequeue_burst(dp->handshake_ring, m, 64, NULL)) != 0) {

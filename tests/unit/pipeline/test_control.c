@@ -454,8 +454,7 @@ test_peer_event(void **state)
 	assert_int_equal(rte_ring_sp_enqueue_elem(w->event_ring, &ev, sizeof(ev)), 0);
 	wg_control_poll(dp);
 	assert_int_equal(engine_stats().events, before + 1);
-	assert_int_equal(__atomic_load_n(&peer[0]->wk.ev_pending, __ATOMIC_RELAXED), 0);
-	assert_int_equal(__atomic_load_n(&peer[0]->wk.ev_bits, __ATOMIC_RELAXED), 0);
+	assert_int_equal(__atomic_load_n(&peer[0]->wk.ev, __ATOMIC_RELAXED), 0);
 }
 
 static struct rte_mbuf *

@@ -371,14 +371,15 @@ take_events(uint32_t *ids, unsigned int max)
 		n++;
 	}
 	for (i = 0; i < NPEERS; i++)
-		__atomic_store_n(&peer[i]->wk.ev_pending, 0, __ATOMIC_SEQ_CST);
+		__atomic_fetch_and(&peer[i]->wk.ev, ~(uint32_t)WG_PEER_EV_PENDING,
+			__ATOMIC_SEQ_CST);
 	return n;
 }
 
 static uint32_t
 take_bits(struct wg_peer *p)
 {
-	return __atomic_exchange_n(&p->wk.ev_bits, 0, __ATOMIC_SEQ_CST);
+	return wg_engine_take(p);
 }
 
 static void
