@@ -42,6 +42,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +58,7 @@
 
 #include <rte_eal.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 #include <rte_udp.h>
 
 #include "control/allowedips.h"
@@ -559,6 +561,65 @@ aead_round(bool encrypt, uint16_t size, unsigned int r)
 			if (!ops[k].ok)
 				failed = true;
 	return c / ROUND_PKTS;
+}
+
+/*
+ * The memory floor of the encrypt path at this scale: for the same random
+ * peers, only the lines a packet must touch (its allowed-IPs slot, the two
+ * peer lines, the two keypair lines), fetched a burst at a time, level by
+ * level, with prefetches as the pipeline does and nothing else to do.
+ */
+static __rte_noinline uint64_t
+walk_round(void)
+{
+	uint32_t a4[ROUND_PKTS], id[ROUND_PKTS];
+	const struct noise_keypair *kp[BURST];
+	struct wg_peer *p[BURST];
+	uint64_t t0, c, sum = 0;
+	unsigned int k, j;
+
+	for (k = 0; k < ROUND_PKTS; k++)
+		a4[k] = peer_inner(T.n == 1 ? 0 : rng() % T.n);
+	t0 = __rdtsc();
+	for (k = 0; k < ROUND_PKTS; k += BURST) {
+		wg_allowedips_lookup4_bulk(T.aips, a4 + k, id + k, BURST);
+		for (j = 0; j < BURST; j++) {
+			p[j] = wg_peers_get(T.peers, id[k + j]);
+			rte_prefetch0_write(&p[j]->keypairs);
+			rte_prefetch0_write(&p[j]->wk.rx_bytes);
+		}
+		for (j = 0; j < BURST; j++) {
+			kp[j] = wg_noise_keypairs_current(&p[j]->keypairs);
+			rte_prefetch0(&kp[j]->sending_valid);
+			rte_prefetch0_write(&kp[j]->send_counter);
+		}
+		for (j = 0; j < BURST; j++)
+			sum += p[j]->ep.seq + p[j]->wk.tx_bytes + kp[j]->birth +
+				atomic_load_explicit(&kp[j]->send_counter, memory_order_relaxed);
+	}
+	c = __rdtsc() - t0;
+	if (sum == 1)	/* keep the loads */
+		printf(" ");
+	return c / ROUND_PKTS;
+}
+
+static void
+run_walk(unsigned int n_rounds)
+{
+	uint64_t *ws = calloc(n_rounds, sizeof(*ws));
+	unsigned int r;
+
+	if (ws == NULL)
+		exit(1);
+	for (r = 0; r < RTE_MIN(n_rounds / 10 + 1, 50u); r++)
+		walk_round();
+	for (r = 0; r < n_rounds; r++)
+		ws[r] = walk_round();
+	printf("bench_pipeline: peers=%u memory floor: the 5 lines an encrypted packet must touch "
+		"(allowed-IPs, peer x2, keypair x2), 32 at a time, alone: %" PRIu64
+		" cycles/packet\n", T.n, median(ws, n_rounds));
+	fflush(stdout);
+	free(ws);
 }
 
 static const char *
@@ -1213,6 +1274,7 @@ main(int argc, char **argv)
 					run_case(d == 0, (uint16_t)sizes[j],
 						peers[i] > 1 ? rounds / 2 : rounds);
 			}
+			run_walk(peers[i] > 1 ? rounds / 2 : rounds);
 		}
 		print_table();
 	}
