@@ -12,6 +12,7 @@
 #include "crypto/clock.h"
 #include "crypto/tai64n.h"
 #include "kat_vectors.h"
+#include "messages.h"
 
 static void
 test_spec_example(void **state)
@@ -99,6 +100,32 @@ test_now_monotone_over_time(void **state)
 	assert_true(sec > 1600000000ULL);
 }
 
+static uint64_t
+frozen_clock(void)
+{
+	return 5 * WG_NSEC_PER_SEC;
+}
+
+/* TAI64N follows CLOCK_REALTIME even while the protocol clock is replaced (two clocks). */
+static void
+test_now_ignores_protocol_clock(void **state)
+{
+	struct timespec before, after;
+	uint8_t lo[12], got[12], hi[12];
+
+	(void)state;
+	wg_clock_set_source(frozen_clock);
+	assert_int_equal(wg_clock_now(), 5 * WG_NSEC_PER_SEC);
+	clock_gettime(CLOCK_REALTIME, &before);
+	wg_tai64n_now(got);
+	clock_gettime(CLOCK_REALTIME, &after);
+	wg_clock_set_source(NULL);
+	wg_tai64n_encode(lo, (uint64_t)before.tv_sec, (uint32_t)before.tv_nsec);
+	wg_tai64n_encode(hi, (uint64_t)after.tv_sec, (uint32_t)after.tv_nsec);
+	assert_true(memcmp(got, lo, 12) >= 0);
+	assert_true(memcmp(got, hi, 12) <= 0);
+}
+
 int
 main(void)
 {
@@ -106,6 +133,7 @@ main(void)
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_epoch_and_rounding),
 		cmocka_unit_test(test_now_monotone_over_time),
+		cmocka_unit_test(test_now_ignores_protocol_clock),
 	};
 
 	return cmocka_run_group_tests_name("tai64n", tests, NULL, NULL);
