@@ -1421,7 +1421,8 @@ test_counter_limits_engine(void **state)
 			fail_msg("row %u: sent on the old keypair expected %d", i + 1,
 				engine_limits[i].sent_on_old);
 		if (engine_limits[i].sent_on_old) {
-			assert_true(atomic_load(&old->send_counter) == engine_limits[i].counter + 1);
+			assert_true(atomic_load(&old->send_counter) ==
+				engine_limits[i].counter + 1);
 			assert_int_equal(wg_engine_staged_count(s->peer), 0);
 		} else {
 			/* No nonce was taken from a keypair at the limit; the packet waits. */

@@ -147,7 +147,8 @@ test_ipv6_prefix(void **state)
 			 * bucket is then empty; two own buckets have 2 and 3 left.
 			 */
 			for (i = 0; i < 5; i++)
-				assert_true(wg_ratelimiter_allow(rl, AF_INET6, i % 2 ? other : base));
+				assert_true(wg_ratelimiter_allow(rl, AF_INET6,
+								 i % 2 ? other : base));
 			if (burst(rl, AF_INET6, other) != (shared ? 0 : 3) ||
 			    burst(rl, AF_INET6, base) != (shared ? 0 : 2))
 				fail_msg("byte %u ^ 0x%02x: expected %s bucket", byte, flips[f],
