@@ -63,24 +63,18 @@ wg_nonce(uint8_t nonce[12], uint64_t counter)
 }
 
 void
-wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
-		uint64_t counter, const uint8_t key[32])
+wg_aead_encrypt_raw(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		    const uint8_t nonce[12], const uint8_t key[32])
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
-
-	wg_nonce(nonce, counter);
 	crypto_aead_chacha20poly1305_ietf_encrypt(dst, NULL, src, len, ad, adlen, NULL, nonce, key);
 }
 
 bool
-wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
-		uint64_t counter, const uint8_t key[32])
+wg_aead_decrypt_raw(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		    const uint8_t nonce[12], const uint8_t key[32])
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
-
 	if (len < WG_AEAD_TAG_LEN)
 		return false;
-	wg_nonce(nonce, counter);
 	/* libsodium checks the tag in constant time before it decrypts. */
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(dst, NULL, NULL, src, len, ad, adlen, nonce,
 						      key) == 0)
@@ -90,24 +84,64 @@ wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad,
 }
 
 void
+wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		uint64_t counter, const uint8_t key[32])
+{
+	uint8_t nonce[AEAD_IV_LEN];
+
+	wg_nonce(nonce, counter);
+	wg_aead_encrypt_raw(dst, src, len, ad, adlen, nonce, key);
+}
+
+bool
+wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		uint64_t counter, const uint8_t key[32])
+{
+	uint8_t nonce[AEAD_IV_LEN];
+
+	wg_nonce(nonce, counter);
+	return wg_aead_decrypt_raw(dst, src, len, ad, adlen, nonce, key);
+}
+
+void
+wg_hchacha20(uint8_t out[32], const uint8_t key[32], const uint8_t nonce16[16])
+{
+	/* NULL constants: the ChaCha20 "expand 32-byte k" words. */
+	crypto_core_hchacha20(out, nonce16, key, NULL);
+}
+
+/* §1.7: subkey = HChaCha20(key, nonce[0..15]), nonce12 = 00000000 || nonce[16..23]. */
+static void
+xaead_setup(uint8_t subkey[32], uint8_t nonce12[12], const uint8_t nonce[24],
+	    const uint8_t key[32])
+{
+	wg_hchacha20(subkey, key, nonce);
+	memset(nonce12, 0, 4);
+	memcpy(nonce12 + 4, nonce + 16, 8);
+}
+
+void
 wg_xaead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		 const uint8_t nonce[24], const uint8_t key[32])
 {
-	crypto_aead_xchacha20poly1305_ietf_encrypt(dst, NULL, src, len, ad, adlen, NULL, nonce,
-						   key);
+	uint8_t subkey[WG_AEAD_KEY_LEN], nonce12[AEAD_IV_LEN];
+
+	xaead_setup(subkey, nonce12, nonce, key);
+	wg_aead_encrypt_raw(dst, src, len, ad, adlen, nonce12, subkey);
+	wg_memzero(subkey, sizeof(subkey));
 }
 
 bool
 wg_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		 const uint8_t nonce[24], const uint8_t key[32])
 {
-	if (len < WG_AEAD_TAG_LEN)
-		return false;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(dst, NULL, NULL, src, len, ad, adlen, nonce,
-						       key) == 0)
-		return true;
-	wg_memzero(dst, len - WG_AEAD_TAG_LEN);
-	return false;
+	uint8_t subkey[WG_AEAD_KEY_LEN], nonce12[AEAD_IV_LEN];
+	bool ok;
+
+	xaead_setup(subkey, nonce12, nonce, key);
+	ok = wg_aead_decrypt_raw(dst, src, len, ad, adlen, nonce12, subkey);
+	wg_memzero(subkey, sizeof(subkey));
+	return ok;
 }
 
 static const char *

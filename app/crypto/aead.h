@@ -30,6 +30,21 @@ void wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t
  */
 bool wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		     uint64_t counter, const uint8_t key[32]) __attribute__((warn_unused_result));
+/*
+ * The same with the raw 96-bit RFC 8439 nonce (any first word): the primitive
+ * under wg_aead_* and wg_xaead_*.
+ */
+void wg_aead_encrypt_raw(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad,
+			 size_t adlen, const uint8_t nonce[12], const uint8_t key[32]);
+bool wg_aead_decrypt_raw(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad,
+			 size_t adlen, const uint8_t nonce[12], const uint8_t key[32])
+	__attribute__((warn_unused_result));
+/* HChaCha20 (§1.7): the XChaCha20 subkey of key and the first 16 nonce bytes. */
+void wg_hchacha20(uint8_t out[32], const uint8_t key[32], const uint8_t nonce16[16]);
+/*
+ * XChaCha20-Poly1305 (§1.7): wg_aead_*_raw under wg_hchacha20(key,
+ * nonce[0..15]) with the nonce 00000000 || nonce[16..23].
+ */
 void wg_xaead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		      const uint8_t nonce[24], const uint8_t key[32]);
 bool wg_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,

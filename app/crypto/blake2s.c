@@ -31,15 +31,26 @@ wg_hash2(uint8_t out[32], const void *a, size_t alen, const void *b, size_t blen
 }
 
 void
-wg_mac(uint8_t out[16], const void *key, size_t keylen, const void *in, size_t inlen)
+wg_blake2s_keyed(uint8_t *out, size_t outlen, const void *key, size_t keylen, const void *in,
+		 size_t inlen)
 {
 	blake2s_state s;
 
-	/* The 16-byte outlen goes into the parameter block: not a truncated hash. */
-	blake2s_init_key(&s, 16, key, keylen);
+	/* libb2 refuses an empty key: keylen 0 is the unkeyed parameter block. */
+	if (keylen == 0)
+		blake2s_init(&s, outlen);
+	else
+		blake2s_init_key(&s, outlen, key, keylen);
 	blake2s_update(&s, in, inlen);
-	blake2s_final(&s, out, 16);
+	blake2s_final(&s, out, outlen);
 	wg_memzero(&s, sizeof(s));
+}
+
+void
+wg_mac(uint8_t out[16], const void *key, size_t keylen, const void *in, size_t inlen)
+{
+	/* The 16-byte outlen goes into the parameter block: not a truncated hash. */
+	wg_blake2s_keyed(out, 16, key, keylen, in, inlen);
 }
 
 void

@@ -12,7 +12,13 @@ enum { WG_BLAKE2S_HASH_LEN = 32, WG_BLAKE2S_BLOCK_LEN = 64 };
 void wg_hash(uint8_t out[32], const void *in, size_t inlen);
 /* HASH(a || b), the form every Noise MixHash takes. */
 void wg_hash2(uint8_t out[32], const void *a, size_t alen, const void *b, size_t blen);
-/* MAC(key, in): BLAKE2s keyed mode, 16-byte output (outlen in the parameter block). */
+/*
+ * BLAKE2s keyed mode (RFC 7693) with outlen bytes of output (1..32) and a key
+ * of 0..32 bytes; outlen and keylen go into the parameter block.
+ */
+void wg_blake2s_keyed(uint8_t *out, size_t outlen, const void *key, size_t keylen,
+		      const void *in, size_t inlen);
+/* MAC(key, in): wg_blake2s_keyed with outlen 16 (not a truncated 32-byte hash). */
 void wg_mac(uint8_t out[16], const void *key, size_t keylen, const void *in, size_t inlen);
 /* HMAC-BLAKE2s-256 (RFC 2104, 64-byte block). */
 void wg_hmac(uint8_t out[32], const void *key, size_t keylen, const void *in, size_t inlen);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1297,6 +1298,159 @@ test_engine_idle_peers(void **state)
 	wg_peers_free(ep.peers);
 }
 
+/* --- message limits (§6.3, §8.3, §8.4) --- */
+
+#define RK REKEY_AFTER_MESSAGES
+#define RJ REJECT_AFTER_MESSAGES
+
+/*
+ * The next send counter of a keypair against both limits, either role, with
+ * the key young (the time rule is tested above): whether the send side wants
+ * a rekey, whether the key may send, and whether one more nonce is given out.
+ */
+static const struct {
+	uint64_t counter;
+	bool rekey, usable, reserve, usable_after;
+} counter_limits[] = {
+	/* 1 */ { 0, false, true, true, true },
+	/* 2 */ { RK - 1, false, true, true, true },
+	/* 3 */ { RK, false, true, true, true },         /* rekey once it *exceeds* 2^60 */
+	/* 4 */ { RK + 1, true, true, true, true },
+	/* 5 */ { RJ - 2, true, true, true, true },
+	/* 6 */ { RJ - 1, true, true, true, false },     /* the last nonce: then no more */
+	/* 7 */ { RJ, true, false, false, false },       /* 2^64 - 2^13 - 1 itself */
+	/* 8 */ { RJ + 1, true, false, false, false },
+	/* 9 */ { UINT64_MAX, true, false, false, false },
+};
+
+static void
+test_counter_limits_table(void **state)
+{
+	struct noise_keypair *kp = aligned_alloc(WG_NOISE_CACHE_LINE, sizeof(*kp));
+	uint64_t now = 500 * SEC, first;
+	unsigned int i, role;
+	bool got;
+
+	(void)state;
+	assert_non_null(kp);
+	assert_true(RJ == 0xffffffffffffdfffULL);       /* 2^64 - 2^13 - 1 (protocol.md §6.1) */
+	for (i = 0; i < sizeof(counter_limits) / sizeof(counter_limits[0]); i++) {
+		for (role = 0; role < 2; role++) {
+			memset(kp, 0, sizeof(*kp));
+			kp->birth = now - 10 * SEC;
+			kp->i_am_initiator = role == 1;
+			atomic_init(&kp->sending_valid, true);
+			atomic_init(&kp->send_counter, counter_limits[i].counter);
+			if (wg_peer_tx_rekey_needed(kp, now) != counter_limits[i].rekey)
+				fail_msg("row %u (%s): rekey expected %d", i + 1,
+					role ? "initiator" : "responder", counter_limits[i].rekey);
+			if (wg_noise_keypair_send_usable(kp, now) != counter_limits[i].usable)
+				fail_msg("row %u: usable expected %d", i + 1,
+					counter_limits[i].usable);
+			first = 42;
+			got = wg_noise_keypair_nonce_reserve(kp, 1, &first);
+			if (got != counter_limits[i].reserve ||
+					(got && first != counter_limits[i].counter) ||
+					(!got && first != 42))
+				fail_msg("row %u: reserve expected %d", i + 1,
+					counter_limits[i].reserve);
+			if (wg_noise_keypair_send_usable(kp, now) != counter_limits[i].usable_after)
+				fail_msg("row %u: usable after one nonce expected %d", i + 1,
+					counter_limits[i].usable_after);
+		}
+	}
+	free(kp);
+}
+
+/*
+ * The same limits through the engine: after a handshake the sender's current
+ * keypair is set to the row's counter and one inner packet sent. The packet
+ * either goes out on that keypair with that counter or is staged; a
+ * handshake is or is not started by the sender, whichever role it has; then
+ * the network runs and the packet arrives exactly once either way.
+ */
+static const struct {
+	int from;
+	uint64_t counter;
+	bool sent_on_old, initiation;
+} engine_limits[] = {
+	/* 1 */ { A, RK - 1, true, false },
+	/* 2 */ { A, RK, true, true },          /* counter becomes 2^60 + 1 */
+	/* 3 */ { B, RK - 1, true, false },
+	/* 4 */ { B, RK, true, true },          /* the responder rekeys on messages too */
+	/* 5 */ { A, RJ - 2, true, true },
+	/* 6 */ { A, RJ - 1, true, true },      /* the last counter still goes out */
+	/* 7 */ { A, RJ, false, true },         /* refused: staged, handshake */
+	/* 8 */ { B, RJ - 1, true, true },
+	/* 9 */ { B, RJ, false, true },
+	/* 10 */ { B, UINT64_MAX, false, true },
+};
+
+static void
+test_counter_limits_engine(void **state)
+{
+	static const struct timespec tai64n_step = { .tv_nsec = 20 * 1000 * 1000 };
+	unsigned int i, data0, init0, other_init0, rx0;
+	struct noise_keypair *old;
+	struct side *s, *o;
+	struct pair *p;
+	uint32_t id;
+
+	(void)state;
+	for (i = 0; i < sizeof(engine_limits) / sizeof(engine_limits[0]); i++) {
+		p = pair_new(NULL);
+		handshake(p);
+		advance(p, 6000, 1000);         /* past REKEY_TIMEOUT since the handshake */
+		/*
+		 * TAI64N is real wall-clock time in 2^24 ns steps: a second
+		 * initiation within ~16.8 ms of the first would be a replay.
+		 */
+		nanosleep(&tai64n_step, NULL);
+		s = &p->s[engine_limits[i].from];
+		o = &p->s[!engine_limits[i].from];
+		old = cur(s);
+		atomic_store(&old->send_counter, engine_limits[i].counter);
+		data0 = s->sent[MESSAGE_DATA];
+		init0 = s->sent[MESSAGE_HANDSHAKE_INITIATION];
+		other_init0 = o->sent[MESSAGE_HANDSHAKE_INITIATION];
+		rx0 = o->rx_data;
+		id = 7000 + i;
+
+		p->hold = true;
+		send_data(p, engine_limits[i].from, id);
+		if ((s->sent[MESSAGE_DATA] - data0 == 1) != engine_limits[i].sent_on_old)
+			fail_msg("row %u: sent on the old keypair expected %d", i + 1,
+				engine_limits[i].sent_on_old);
+		if (engine_limits[i].sent_on_old) {
+			assert_true(atomic_load(&old->send_counter) ==
+				engine_limits[i].counter + 1);
+			assert_int_equal(wg_engine_staged_count(s->peer), 0);
+		} else {
+			/* No nonce was taken from a keypair at the limit; the packet waits. */
+			assert_true(atomic_load(&old->send_counter) == engine_limits[i].counter);
+			assert_int_equal(wg_engine_staged_count(s->peer), 1);
+		}
+		if ((s->sent[MESSAGE_HANDSHAKE_INITIATION] - init0 == 1) !=
+				engine_limits[i].initiation)
+			fail_msg("row %u: initiation expected %d", i + 1,
+				engine_limits[i].initiation);
+		assert_int_equal(o->sent[MESSAGE_HANDSHAKE_INITIATION], other_init0);
+
+		p->hold = false;
+		pump(p);
+		assert_int_equal(o->rx_data - rx0, 1);
+		assert_int_equal(o->last_rx_id, id);
+		assert_int_equal(p->s[A].rx_drop + p->s[B].rx_drop, 0);
+		assert_int_equal(wg_engine_staged_count(s->peer), 0);
+		if ((cur(s) != old) != engine_limits[i].initiation)
+			fail_msg("row %u: new session expected %d (sent init %u, other %u)", i + 1,
+				engine_limits[i].initiation,
+				s->sent[MESSAGE_HANDSHAKE_INITIATION] - init0,
+				o->sent[MESSAGE_HANDSHAKE_INITIATION] - other_init0);
+		pair_free(p);
+	}
+}
+
 static void
 test_struct_sizes(void **state)
 {
@@ -1328,6 +1482,8 @@ main(void)
 		cmocka_unit_test(test_remove_mid_handshake),
 		cmocka_unit_test(test_private_key_change),
 		cmocka_unit_test(test_staged_caps),
+		cmocka_unit_test(test_counter_limits_table),
+		cmocka_unit_test(test_counter_limits_engine),
 		cmocka_unit_test(test_wheel_idle_cost),
 		cmocka_unit_test(test_wheel_differential),
 		cmocka_unit_test(test_engine_idle_peers),

@@ -26,7 +26,6 @@ static void
 test_rfc8439_raw_nonce(void **state)
 {
 	uint8_t key[32], nonce[12], aad[12], ct[114 + 16], want[114 + 16], pt[114];
-	unsigned long long len;
 
 	(void)state;
 	assert_int_equal(strlen(sunscreen), 114);
@@ -38,13 +37,40 @@ test_rfc8439_raw_nonce(void **state)
 		    "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
 		    "3ff4def08e4b7a9de576d26586cec64b6116"
 		    "1ae10b594f09e26a7e902ecbd0600691");
-	crypto_aead_chacha20poly1305_ietf_encrypt(ct, &len, (const uint8_t *)sunscreen, 114, aad,
-						  12, NULL, nonce, key);
-	assert_int_equal(len, sizeof(ct));
+	memset(ct, 0, sizeof(ct));
+	wg_aead_encrypt_raw(ct, (const uint8_t *)sunscreen, 114, aad, 12, nonce, key);
 	assert_memory_equal(ct, want, sizeof(ct));
-	assert_int_equal(crypto_aead_chacha20poly1305_ietf_decrypt(pt, NULL, NULL, ct, sizeof(ct),
-								   aad, 12, nonce, key), 0);
+	assert_true(wg_aead_decrypt_raw(pt, ct, sizeof(ct), aad, 12, nonce, key));
 	assert_memory_equal(pt, sunscreen, 114);
+	/* The first nonce word takes part: with it zeroed the tag fails, nothing is released. */
+	nonce[0] = 0;
+	memset(pt, 0x5a, sizeof(pt));
+	assert_false(wg_aead_decrypt_raw(pt, ct, sizeof(ct), aad, 12, nonce, key));
+	assert_true(wg_ct_is_zero(pt, sizeof(pt)));
+	assert_false(wg_aead_decrypt_raw(pt, ct, 15, aad, 12, nonce, key));
+}
+
+/* The counter interface is the raw primitive under 00000000 || LE64(counter) (§1.6). */
+static void
+test_counter_nonce_layout(void **state)
+{
+	static const uint64_t counters[] = { 0, 1, 0xff, 0x100, 0x0807060504030201ULL,
+					     REKEY_AFTER_MESSAGES, REJECT_AFTER_MESSAGES - 1,
+					     UINT64_MAX };
+	uint8_t key[32], nonce[12], a[64 + 16], b[64 + 16], msg[64];
+	unsigned int i, j;
+
+	(void)state;
+	wg_random_bytes(key, sizeof(key));
+	wg_random_bytes(msg, sizeof(msg));
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		memset(nonce, 0, 4);
+		for (j = 0; j < 8; j++)
+			nonce[4 + j] = (uint8_t)(counters[i] >> (8 * j));
+		wg_aead_encrypt(a, msg, sizeof(msg), msg, 7, counters[i], key);
+		wg_aead_encrypt_raw(b, msg, sizeof(msg), msg, 7, nonce, key);
+		assert_memory_equal(a, b, sizeof(a));
+	}
 }
 
 /* §11.3: RFC 8439 A.5 through the WireGuard counter interface, with its AAD. */
@@ -96,17 +122,18 @@ test_single_tag_failure(void **state)
 	assert_false(wg_aead_decrypt(pt, ct, 15, NULL, 0, 0, key));
 }
 
-/* §11.4: HChaCha20 and XChaCha20-Poly1305. */
+/* §11.4: HChaCha20 and XChaCha20-Poly1305, through wg_hchacha20 and wg_xaead_*. */
 static void
 test_xchacha(void **state)
 {
-	uint8_t key[32], nonce16[16], sub[32], want[32];
+	uint8_t key[32], nonce16[16], sub[32], want[32], n12[12] = { 0 };
 	uint8_t nonce[24], aad[12], ct[114 + 16], ref[114 + 16], pt[114];
+	unsigned int i;
 
 	(void)state;
 	unhex(key, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
 	unhex(nonce16, "000000090000004a0000000031415927");
-	assert_int_equal(crypto_core_hchacha20(sub, nonce16, key, NULL), 0);
+	wg_hchacha20(sub, key, nonce16);
 	unhex(want, "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc");
 	assert_memory_equal(sub, want, 32);
 
@@ -123,18 +150,45 @@ test_xchacha(void **state)
 	assert_true(wg_xaead_decrypt(pt, ct, sizeof(ct), aad, 12, nonce, key));
 	assert_memory_equal(pt, sunscreen, 114);
 
-	/* The construction of §1.7 by hand: HChaCha20 subkey, 00000000 || nonce[16..23]. */
-	crypto_core_hchacha20(sub, nonce, key, NULL);
-	{
-		uint8_t n12[12] = { 0 };
+	/* The construction of §1.7 from our parts: subkey, then 00000000 || nonce[16..23]. */
+	wg_hchacha20(sub, key, nonce);
+	memcpy(n12 + 4, nonce + 16, 8);
+	wg_aead_encrypt_raw(ref, (const uint8_t *)sunscreen, 114, aad, 12, n12, sub);
+	assert_memory_equal(ct, ref, sizeof(ct));
 
-		memcpy(n12 + 4, nonce + 16, 8);
-		crypto_aead_chacha20poly1305_ietf_encrypt(ref, NULL, (const uint8_t *)sunscreen,
-							  114, aad, 12, NULL, n12, sub);
-		assert_memory_equal(ct, ref, sizeof(ct));
+	/* Every nonce byte matters (the first 16 through the subkey, the last 8 directly). */
+	for (i = 0; i < 24; i++) {
+		nonce[i] ^= 0x01;
+		memset(pt, 0x5a, sizeof(pt));
+		assert_false(wg_xaead_decrypt(pt, ct, sizeof(ct), aad, 12, nonce, key));
+		assert_true(wg_ct_is_zero(pt, sizeof(pt)));
+		nonce[i] ^= 0x01;
 	}
 	ct[5] ^= 1;
 	assert_false(wg_xaead_decrypt(pt, ct, sizeof(ct), aad, 12, nonce, key));
+	assert_false(wg_xaead_decrypt(pt, ct, 15, aad, 12, nonce, key));
+}
+
+/* Differential: our XChaCha20 construction against libsodium's, random inputs and lengths. */
+static void
+test_xchacha_vs_libsodium(void **state)
+{
+	uint8_t key[32], nonce[24], ad[40], msg[300], ours[300 + 16], ref[300 + 16];
+	unsigned int i, len, adlen;
+
+	(void)state;
+	for (i = 0; i < 200; i++) {
+		len = wg_random_uniform(sizeof(msg) + 1);
+		adlen = wg_random_uniform(sizeof(ad) + 1);
+		wg_random_bytes(key, sizeof(key));
+		wg_random_bytes(nonce, sizeof(nonce));
+		wg_random_bytes(ad, adlen);
+		wg_random_bytes(msg, len);
+		wg_xaead_encrypt(ours, msg, len, ad, adlen, nonce, key);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(ref, NULL, msg, len, ad, adlen, NULL,
+							   nonce, key);
+		assert_memory_equal(ours, ref, len + 16);
+	}
 }
 
 /* The cookie reply of the KAT: XAEAD(cookie_key(responder), nonce, cookie, aad = mac1). */
@@ -382,9 +436,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc8439_raw_nonce),
+		cmocka_unit_test(test_counter_nonce_layout),
 		cmocka_unit_test(test_rfc8439_a5_counter),
 		cmocka_unit_test(test_single_tag_failure),
 		cmocka_unit_test(test_xchacha),
+		cmocka_unit_test(test_xchacha_vs_libsodium),
 		cmocka_unit_test(test_xchacha_cookie_kat),
 		cmocka_unit_test(test_batch_vs_single_jobs),
 		cmocka_unit_test(test_batch_vs_single_burst),

@@ -121,23 +121,57 @@ test_burst_and_refill(void **state)
 	assert_int_equal(wg_ratelimiter_count(rl), 2);
 }
 
+/*
+ * IPv6 is keyed on the upper 64 bits (§7.3): for each byte of the address, a
+ * source differing from the base only in that byte shares the base's bucket
+ * (bytes 8-15, the interface identifier) or has its own (bytes 0-7, the /64).
+ */
 static void
 test_ipv6_prefix(void **state)
 {
+	static const uint8_t base[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56, 0x78,
+					  0x9a, 0xbc, 0xde, 0xf0, 0x11, 0x22, 0x33, 0x44 };
+	static const uint8_t flips[] = { 0x01, 0x80, 0xff };
 	struct wg_ratelimiter *rl = *state;
+	uint8_t other[16];
+	unsigned int byte, f, i;
+	bool shared;
 
-	/* The whole /64 shares one bucket. */
-	assert_true(wg_ratelimiter_allow(rl, AF_INET6, v6(1, 1, 1)));
-	assert_true(wg_ratelimiter_allow(rl, AF_INET6, v6(1, 1, 2)));
-	assert_true(wg_ratelimiter_allow(rl, AF_INET6, v6(1, 1, 0xffffffff)));
-	assert_true(wg_ratelimiter_allow(rl, AF_INET6, v6(1, 1, 77)));
-	assert_true(wg_ratelimiter_allow(rl, AF_INET6, v6(1, 1, 1)));
-	assert_false(wg_ratelimiter_allow(rl, AF_INET6, v6(1, 1, 12345)));
-	/* Another /64 (same /48) does not. */
+	for (byte = 0; byte < 16; byte++) {
+		for (f = 0; f < sizeof(flips); f++) {
+			shared = byte >= 8;
+			memcpy(other, base, 16);
+			other[byte] ^= flips[f];
+			/*
+			 * Alternate the two, 3 for base and 2 for other: one shared
+			 * bucket is then empty; two own buckets have 2 and 3 left.
+			 */
+			for (i = 0; i < 5; i++)
+				assert_true(wg_ratelimiter_allow(rl, AF_INET6,
+								 i % 2 ? other : base));
+			if (burst(rl, AF_INET6, other) != (shared ? 0 : 3) ||
+			    burst(rl, AF_INET6, base) != (shared ? 0 : 2))
+				fail_msg("byte %u ^ 0x%02x: expected %s bucket", byte, flips[f],
+					 shared ? "a shared" : "its own");
+			assert_int_equal(wg_ratelimiter_count(rl), shared ? 1 : 2);
+			/* Let both buckets go idle and be collected before the next row. */
+			fake_now += 1001 * MS;
+			wg_ratelimiter_gc(rl);
+			assert_int_equal(wg_ratelimiter_count(rl), 0);
+		}
+	}
+	/* Bytes 8-15 all changed at once: still the base's /64. */
+	memset(other, 0, 16);
+	memcpy(other, base, 8);
+	assert_int_equal(burst(rl, AF_INET6, base), 5);
+	assert_int_equal(burst(rl, AF_INET6, other), 0);
+	memset(other + 8, 0xff, 8);
+	assert_int_equal(burst(rl, AF_INET6, other), 0);
+	/* The helper's shape too: another /64 in the same /48 does not share. */
 	assert_int_equal(burst(rl, AF_INET6, v6(1, 2, 1)), 5);
-	assert_int_equal(burst(rl, AF_INET6, v6(2, 1, 1)), 5);
+	assert_int_equal(burst(rl, AF_INET6, v6(1, 3, 1)), 5);
 	/* An IPv4 address whose bytes equal the prefix's first bytes is another key. */
-	assert_int_equal(burst(rl, AF_INET, v4(0x20, 0x01, 0x0d, 0xb8)), 5);
+	assert_int_equal(burst(rl, AF_INET, base), 5);
 	assert_int_equal(wg_ratelimiter_count(rl), 4);
 	/* Unknown family: refused. */
 	assert_false(wg_ratelimiter_allow(rl, AF_UNIX, v4(1, 2, 3, 4)));

@@ -176,6 +176,36 @@ test_vectors(void **state)
 	free(n.slots);
 }
 
+/*
+ * The window size as a number, not through WG_REPLAY_WINDOW: 8128 counters
+ * behind the highest accepted one still qualify, 8129 do not (§6.1).
+ */
+static const struct vector vectors_literal[] = {
+	/* 40 */ { 100000, true },
+	/* 41 */ { 91872, true },               /* 100000 - 8128 */
+	/* 42 */ { 91871, false },              /* 100000 - 8129 */
+	/* 43 */ { 91873, true },
+	/* 44 */ { 108128, true },              /* slide: 100000 is now exactly 8128 behind */
+	/* 45 */ { 100000, false },             /* seen */
+	/* 46 */ { 99999, false },              /* 8129 behind */
+	/* 47 */ { 100001, true },              /* 8127 behind */
+};
+
+static void
+test_window_is_8128(void **state)
+{
+	struct wg_replay r;
+	struct naive n;
+
+	(void)state;
+	assert_int_equal(WG_REPLAY_WINDOW, 8128);
+	wg_replay_init(&r);
+	naive_init(&n, 64);
+	run_table(&r, &n, vectors_literal, sizeof(vectors_literal) / sizeof(vectors_literal[0]),
+		  40);
+	free(n.slots);
+}
+
 static void
 test_first_counter_anywhere(void **state)
 {
@@ -474,6 +504,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_window_is_8128),
 		cmocka_unit_test(test_first_counter_anywhere),
 		cmocka_unit_test(test_reorder_burst),
 		cmocka_unit_test(test_differential),
