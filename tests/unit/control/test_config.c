@@ -450,8 +450,9 @@ test_missing_file(void **state)
 	assert_int_equal(wg_config_load("nonexistent.yaml", &conf, err), -1);
 	assert_int_equal(wg_config_load("keys", &conf, err), -1);
 	fclose(err);
-	assert_string_equal(msgs, "nonexistent.yaml: cannot read: No such file or directory\n"
-		"keys: cannot read: Is a directory\n");
+	assert_string_equal(msgs,
+		"nonexistent.yaml:1:1: (root): cannot read: No such file or directory\n"
+		"keys:1:1: (root): cannot read: Is a directory\n");
 	free(msgs);
 }
 
