@@ -710,23 +710,46 @@ enum {
 	RUN_MS = 3000,
 	MAX_CHANGES = 1 << 22,
 	MAX_LOG = 1 << 23,
-	NO_NONHOST = 1u << 31,	/* mask bit: no covering prefix other than a host route */
 };
 
 static const uint32_t cpeers[N_CPEERS] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
 	1048575, WG_PEERS_MAX_ID - 1 };
 
+/*
+ * What a lookup of one probe address may find in one state of the table. The
+ * lookup reads three levels in order (host route, then the LPM or IPv6 trie,
+ * then for IPv4 the /0 slot), each at its own moment, so "no peer" needs a
+ * state without a covering host route, then one (the same or later) without
+ * a covering LPM/trie prefix, then one without an IPv4 /0.
+ */
+struct pstate {
+	uint16_t owners;	/* bit i: cpeers[i] owns a prefix covering the probe */
+	bool host;		/* a /32 or /128 covers it */
+	bool mid;		/* an IPv4 /1../31 or an IPv6 /0../127 covers it */
+	bool dflt;		/* IPv4 0.0.0.0/0 is owned */
+};
+
+_Static_assert(N_CPEERS <= 16, "owners is 16 bits");
+
 struct change {
-	uint32_t seq;
+	uint32_t seq;		/* the writer's operation that made it */
 	uint32_t probe;
-	uint32_t mask;
+	struct pstate st;
 };
 
 struct sample {
-	uint32_t s1;
-	uint32_t s2;
+	uint32_t s1;		/* the writer's seq before the lookup */
+	uint32_t s2;		/* and after it */
 	uint32_t answer;
 	uint32_t probe;
+};
+
+/* Each probe's state before the first change, and its changes by seq. */
+struct history {
+	struct pstate initial[N_PROBES];
+	const struct change *chg;
+	uint32_t *idx[N_PROBES];
+	uint32_t cnt[N_PROBES];
 };
 
 struct race {
@@ -739,15 +762,16 @@ struct race {
 	uint64_t rng[N_READERS];
 };
 
-static unsigned int
-cpeer_bit(uint32_t id)
+/* Index in cpeers, or -1: an id no test peer has (garbage, or a peer of nobody). */
+static int
+cpeer_index(uint32_t id)
 {
-	unsigned int i;
+	int i;
 
 	for (i = 0; i < N_CPEERS; i++)
 		if (cpeers[i] == id)
 			return i;
-	return 31;	/* garbage: never in a mask */
+	return -1;
 }
 
 static void *
@@ -849,61 +873,209 @@ build_universe(struct race *race, struct universe *u)
 	}
 }
 
-static uint32_t
-probe_mask(const struct universe *u, unsigned int probe)
+static struct pstate
+probe_state(const struct universe *u, unsigned int probe)
 {
 	unsigned int k, host = probe < 32 ? 32 : 128;
-	uint32_t mask = NO_NONHOST;
+	struct pstate st = { 0 };
+	int bit;
 
 	for (k = 0; k < u->n; k++) {
 		if ((u->covers[k] >> probe & 1) == 0 || u->owner[k] == NONE)
 			continue;
-		mask |= 1u << cpeer_bit(u->owner[k]);
-		if (u->p[k].len != host)
-			mask &= ~NO_NONHOST;
+		bit = cpeer_index(u->owner[k]);
+		assert_true(bit >= 0);
+		st.owners |= (uint16_t)(1u << bit);
+		if (u->p[k].len == host)
+			st.host = true;
+		else if (u->p[k].len == 0 && host == 32)
+			st.dflt = true;
+		else
+			st.mid = true;
 	}
-	return mask;
+	return st;
+}
+
+static bool
+pstate_equal(const struct pstate *a, const struct pstate *b)
+{
+	return a->owners == b->owners && a->host == b->host && a->mid == b->mid &&
+		a->dflt == b->dflt;
 }
 
 static void
-check_samples(const struct race *race, const struct change *chg, uint32_t n_chg,
-	const uint32_t *initial)
+history_init(struct history *h, const struct change *chg, uint32_t n_chg)
 {
-	uint32_t *idx[N_PROBES], cnt[N_PROBES] = { 0 }, r, i, j, m, union_mask, lo, hi;
-	const struct sample *s;
-	uint64_t checked = 0;
+	uint32_t i;
+
+	h->chg = chg;
+	for (i = 0; i < N_PROBES; i++) {
+		h->idx[i] = malloc(sizeof(uint32_t) * (n_chg + 1));
+		assert_non_null(h->idx[i]);
+		h->cnt[i] = 0;
+	}
+	for (i = 0; i < n_chg; i++) {
+		assert_true(chg[i].probe < N_PROBES);
+		h->idx[chg[i].probe][h->cnt[chg[i].probe]++] = i;
+	}
+}
+
+static void
+history_free(struct history *h)
+{
+	unsigned int i;
 
 	for (i = 0; i < N_PROBES; i++)
-		idx[i] = malloc(sizeof(uint32_t) * (n_chg + 1));
-	for (i = 0; i < n_chg; i++)
-		idx[chg[i].probe][cnt[chg[i].probe]++] = i;
-	for (r = 0; r < N_READERS; r++) {
-		for (j = 0; j < race->n_log[r]; j++) {
-			s = &race->log[r][j];
-			/* The state at s1, then every change up to s2 + 1 (the op in flight). */
-			lo = 0;
-			hi = cnt[s->probe];
-			while (lo < hi) {
-				m = (lo + hi) / 2;
-				if (chg[idx[s->probe][m]].seq <= s->s1)
-					lo = m + 1;
-				else
-					hi = m;
-			}
-			union_mask = lo == 0 ? initial[s->probe] : chg[idx[s->probe][lo - 1]].mask;
-			for (m = lo; m < cnt[s->probe] && chg[idx[s->probe][m]].seq <= s->s2 + 1; m++)
-				union_mask |= chg[idx[s->probe][m]].mask;
-			if (s->answer == NONE ? (union_mask & NO_NONHOST) == 0 :
-					(union_mask >> cpeer_bit(s->answer) & 1) == 0)
-				fail_msg("reader %u probe %u seq [%u, %u]: answer %u, allowed mask %#x",
-					r, s->probe, s->s1, s->s2, s->answer, union_mask);
-			checked++;
-		}
+		free(h->idx[i]);
+}
+
+/*
+ * Whether s->answer is allowed: the states of the probe during the lookup are
+ * the one after the last change with seq <= s1, then every change with seq up
+ * to s2 + 1 (the operation in flight when s2 was read). A peer id must be one
+ * that owned a covering prefix in one of them; "no peer" must be reachable
+ * level by level (see struct pstate). Anything else is wrong.
+ */
+static bool
+sample_ok(const struct history *h, const struct sample *s)
+{
+	const uint32_t *idx = h->idx[s->probe];
+	uint32_t lo = 0, hi = h->cnt[s->probe], m, owners;
+	const struct pstate *st;
+	unsigned int stage = 0;
+	int bit;
+
+	while (lo < hi) {
+		m = (lo + hi) / 2;
+		if (h->chg[idx[m]].seq <= s->s1)
+			lo = m + 1;
+		else
+			hi = m;
 	}
-	print_message("%llu concurrent lookups checked against %u ownership changes\n",
-		(unsigned long long)checked, n_chg);
-	for (i = 0; i < N_PROBES; i++)
-		free(idx[i]);
+	st = lo == 0 ? &h->initial[s->probe] : &h->chg[idx[lo - 1]].st;
+	owners = 0;
+	for (m = lo;; m++) {
+		owners |= st->owners;
+		if (stage == 0 && !st->host)
+			stage = 1;
+		if (stage == 1 && !st->mid)
+			stage = 2;
+		if (stage == 2 && !st->dflt)
+			stage = 3;
+		if (m >= h->cnt[s->probe] || h->chg[idx[m]].seq > s->s2 + 1)
+			break;
+		st = &h->chg[idx[m]].st;
+	}
+	if (s->answer == NONE)
+		return stage == 3;
+	bit = cpeer_index(s->answer);
+	return bit >= 0 && (owners >> bit & 1) != 0;
+}
+
+/* Returns the number of wrong answers in log (the first few are printed). */
+static uint64_t
+check_samples(const struct history *h, const struct sample *log, uint32_t n, bool quiet)
+{
+	uint64_t wrong = 0;
+	uint32_t j;
+
+	for (j = 0; j < n; j++) {
+		if (sample_ok(h, &log[j]))
+			continue;
+		if (!quiet && wrong < 5)
+			print_error("sample %u probe %u seq [%u, %u]: answer %#x not allowed\n", j,
+				log[j].probe, log[j].s1, log[j].s2, log[j].answer);
+		wrong++;
+	}
+	return wrong;
+}
+
+/* The checker on a hand-made history: it accepts what a lookup may see and nothing else. */
+static void
+test_checker_rejects_wrong_answers(void **state)
+{
+	static const struct change chg[] = {
+		{ .seq = 3, .probe = 1, .st = { .owners = 1 << 4, .mid = true } },
+		{ .seq = 3, .probe = 2, .st = { .owners = 1 << 6, .host = true } },
+		{ .seq = 5, .probe = 0, .st = { .owners = 1 << 3 | 1 << 7, .host = true,
+			.mid = true } },
+		{ .seq = 9, .probe = 0, .st = { 0 } },
+	};
+	static const struct {
+		struct sample s;
+		bool ok;
+	} cases[] = {
+		/* Peer ids below 14 are cpeers[id]. */
+		/* probe 0: peer 3 by a /24 from the start, peer 7 by a /32 from op 5. */
+		{ { 1, 2, 3, 0 }, true },
+		{ { 1, 2, 7, 0 }, false },		/* op 5 had not started by s2 + 1 */
+		{ { 1, 4, 7, 0 }, true },		/* op 5 in flight */
+		{ { 6, 6, 7, 0 }, true },
+		{ { 1, 2, NONE, 0 }, false },
+		{ { 6, 7, NONE, 0 }, false },
+		{ { 6, 8, NONE, 0 }, true },		/* op 9 removed both in flight */
+		{ { 9, 12, 3, 0 }, false },
+		{ { 9, 12, NONE, 0 }, true },
+		/* ids no test peer has: garbage, flag bits, an unrelated peer */
+		{ { 1, 2, 0xdeadbeef, 0 }, false },
+		{ { 1, 2, 1u << 31, 0 }, false },
+		{ { 1, 2, 1u << 31 | 3, 0 }, false },
+		{ { 1, 2, 31, 0 }, false },
+		{ { 1, 2, 14, 0 }, false },
+		{ { 1, 2, WG_PEERS_MAX_ID, 0 }, false },
+		{ { 1, 2, NONE - 1, 0 }, false },
+		{ { 1, 2, 4, 0 }, false },		/* a test peer, but of another probe */
+		/*
+		 * probe 1: a host route (peer 2) replaced by a /24 (peer 4) in op 3:
+		 * each level had a route whenever it was read, so never "no peer".
+		 */
+		{ { 0, 4, 2, 1 }, true },
+		{ { 0, 4, 4, 1 }, true },
+		{ { 0, 4, NONE, 1 }, false },
+		/* probe 2: the reverse; a host miss, then an LPM miss: "no peer" can happen. */
+		{ { 0, 4, NONE, 2 }, true },
+		{ { 0, 1, NONE, 2 }, false },
+		{ { 3, 4, NONE, 2 }, false },
+	};
+	struct sample log[RTE_DIM(cases)];
+	struct history h;
+	uint64_t want_wrong = 0;
+	unsigned int i;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.initial[0] = (struct pstate){ .owners = 1 << 3, .mid = true };
+	h.initial[1] = (struct pstate){ .owners = 1 << 2, .host = true };
+	h.initial[2] = (struct pstate){ .owners = 1 << 5, .mid = true };
+	history_init(&h, chg, RTE_DIM(chg));
+	for (i = 0; i < RTE_DIM(cases); i++) {
+		log[i] = cases[i].s;
+		if (sample_ok(&h, &log[i]) != cases[i].ok)
+			fail_msg("case %u: checker says %s", i, cases[i].ok ? "wrong" : "right");
+		want_wrong += !cases[i].ok;
+	}
+	assert_int_equal(check_samples(&h, log, RTE_DIM(cases), true), want_wrong);
+	history_free(&h);
+}
+
+/* Wrong answers planted in a real log are all found. */
+static void
+check_planted(const struct history *h, const struct sample *log, uint32_t n)
+{
+	static const uint32_t bad[] = { 0xdeadbeef, 1u << 31, 1u << 31 | 3, 31, 14,
+		WG_PEERS_MAX_ID, NONE - 1 };
+	struct sample *copy;
+	uint32_t i;
+
+	n = RTE_MIN(n, 100000u);
+	copy = malloc(sizeof(*copy) * n);
+	assert_non_null(copy);
+	for (i = 0; i < n; i++) {
+		copy[i] = log[i];
+		copy[i].answer = bad[i % RTE_DIM(bad)];
+	}
+	assert_int_equal(check_samples(h, copy, n, true), n);
+	free(copy);
 }
 
 static void
@@ -913,19 +1085,22 @@ test_concurrent_readers(void **state)
 		.v4_hosts = 1024, .v6_groups = 1024, .v6_hosts = 1024 };
 	static struct universe u;
 	static struct race race;
-	uint32_t initial[N_PROBES], mask[N_PROBES], n_chg = 0, ops = 0, owner;
+	static struct history h;
+	struct pstate cur[N_PROBES], st;
+	uint32_t n_chg = 0, ops = 0, owner, r;
 	pthread_t th[N_READERS];
 	struct timespec t0, now;
 	struct change *chg;
 	unsigned int i, k, p;
-	uint64_t affected;
+	uint64_t affected, checked = 0, none = 0;
 
 	(void)state;
 	memset(&race, 0, sizeof(race));
+	memset(&h, 0, sizeof(h));
 	race.t = make_table(&params);
 	build_universe(&race, &u);
 	for (p = 0; p < N_PROBES; p++)
-		initial[p] = mask[p] = probe_mask(&u, p);
+		h.initial[p] = cur[p] = probe_state(&u, p);
 	chg = malloc(sizeof(*chg) * MAX_CHANGES);
 	assert_non_null(chg);
 	for (i = 0; i < N_READERS; i++) {
@@ -959,26 +1134,36 @@ test_concurrent_readers(void **state)
 		}
 		ops++;
 		for (p = 0; p < N_PROBES; p++) {
-			uint32_t m;
-
 			if ((affected >> p & 1) == 0)
 				continue;
-			m = probe_mask(&u, p);
-			if (m != mask[p]) {
-				mask[p] = m;
-				chg[n_chg++] = (struct change){ .seq = ops, .probe = p, .mask = m };
+			st = probe_state(&u, p);
+			if (!pstate_equal(&st, &cur[p])) {
+				cur[p] = st;
+				chg[n_chg++] = (struct change){ .seq = ops, .probe = p, .st = st };
 			}
 		}
 		__atomic_store_n(&race.seq, ops, __ATOMIC_RELEASE);
+		/* The next operation's stores are not seen before this seq. */
+		__atomic_thread_fence(__ATOMIC_RELEASE);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 < RUN_MS &&
 		n_chg + N_PROBES < MAX_CHANGES);
 	__atomic_store_n(&race.stop, true, __ATOMIC_RELEASE);
 	for (i = 0; i < N_READERS; i++)
 		pthread_join(th[i], NULL);
-	print_message("writer: %u operations\n", ops);
+	print_message("writer: %u operations, %u state changes of the probes\n", ops, n_chg);
 	assert_true(race.n_log[0] > 0 && race.n_log[1] > 0);
-	check_samples(&race, chg, n_chg, initial);
+	history_init(&h, chg, n_chg);
+	for (r = 0; r < N_READERS; r++) {
+		assert_int_equal(check_samples(&h, race.log[r], race.n_log[r], false), 0);
+		checked += race.n_log[r];
+		for (i = 0; i < race.n_log[r]; i++)
+			none += race.log[r][i].answer == NONE;
+	}
+	print_message("%llu concurrent lookups checked (%llu answered no peer)\n",
+		(unsigned long long)checked, (unsigned long long)none);
+	check_planted(&h, race.log[0], race.n_log[0]);
+	history_free(&h);
 	for (i = 0; i < N_READERS; i++)
 		free(race.log[i]);
 	free(chg);
@@ -992,6 +1177,7 @@ main(void)
 		cmocka_unit_test(test_edge_cases),
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_random_vs_naive),
+		cmocka_unit_test(test_checker_rejects_wrong_answers),
 		cmocka_unit_test(test_concurrent_readers),
 	};
 	char prefix[64];
