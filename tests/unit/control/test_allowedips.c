@@ -254,15 +254,25 @@ test_edge_cases(void **state)
 
 /* ---- the naive reference ---- */
 
+/*
+ * Flat arrays scanned linearly for the longest match. An open-addressing
+ * index (prefix -> position) only finds an exact prefix for the bookkeeping,
+ * so that the reference can hold 100,000+ prefixes; it answers no lookup.
+ */
 struct ref_entry {
-	struct wg_prefix p;
+	struct wg_prefix p;	/* masked */
 	uint32_t owner;
+	uint64_t a[2];		/* p.addr as two big-endian words */
+	uint64_t m[2];		/* the prefix mask, the same way */
 };
+
+enum { REF_SLOTS = 1 << 19, REF_EMPTY = UINT32_MAX };
 
 struct ref {
 	struct ref_entry *e;
 	size_t n;
 	size_t cap;
+	uint32_t *slot;		/* REF_SLOTS positions in e, or REF_EMPTY */
 };
 
 static void
@@ -285,42 +295,133 @@ naive_covers(const struct wg_prefix *p, const uint8_t *addr)
 	return true;
 }
 
+static void
+words(const uint8_t *addr, uint64_t w[2])
+{
+	unsigned int i;
+
+	w[0] = w[1] = 0;
+	for (i = 0; i < 16; i++)
+		w[i / 8] = w[i / 8] << 8 | addr[i];
+}
+
+static uint32_t
+ref_hash(const struct wg_prefix *p)
+{
+	uint32_t h = 2166136261u ^ p->len;
+	unsigned int i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ p->addr[i]) * 16777619u;
+	return h & (REF_SLOTS - 1);
+}
+
+static bool
+ref_same(const struct wg_prefix *a, const struct wg_prefix *b)
+{
+	return a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+/* The slot holding q (masked), or the empty slot where it would go. */
+static uint32_t
+ref_slot(const struct ref *r, const struct wg_prefix *q)
+{
+	uint32_t s = ref_hash(q);
+
+	while (r->slot[s] != REF_EMPTY && !ref_same(&r->e[r->slot[s]].p, q))
+		s = (s + 1) & (REF_SLOTS - 1);
+	return s;
+}
+
+static void
+ref_init(struct ref *r)
+{
+	uint32_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->slot = malloc(sizeof(*r->slot) * REF_SLOTS);
+	assert_non_null(r->slot);
+	for (i = 0; i < REF_SLOTS; i++)
+		r->slot[i] = REF_EMPTY;
+}
+
+static void
+ref_free(struct ref *r)
+{
+	free(r->e);
+	free(r->slot);
+}
+
 static long
 ref_find(const struct ref *r, const struct wg_prefix *q)
 {
 	struct wg_prefix m = *q;
-	size_t i;
+	uint32_t s;
 
 	naive_mask(&m);
-	for (i = 0; i < r->n; i++)
-		if (r->e[i].p.len == m.len && memcmp(r->e[i].p.addr, m.addr, 16) == 0)
-			return (long)i;
-	return -1;
+	s = ref_slot(r, &m);
+	return r->slot[s] == REF_EMPTY ? -1 : (long)r->slot[s];
 }
 
 static void
 ref_insert(struct ref *r, uint32_t owner, const struct wg_prefix *q)
 {
-	long i = ref_find(r, q);
+	struct ref_entry *e;
+	struct wg_prefix full;
+	uint32_t s;
 
-	if (i >= 0) {
-		r->e[i].owner = owner;
-		return;
-	}
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 1024;
 		r->e = realloc(r->e, r->cap * sizeof(*r->e));
 		assert_non_null(r->e);
 	}
-	r->e[r->n].p = *q;
-	naive_mask(&r->e[r->n].p);
-	r->e[r->n++].owner = owner;
+	e = &r->e[r->n];
+	e->p = *q;
+	naive_mask(&e->p);
+	s = ref_slot(r, &e->p);
+	if (r->slot[s] != REF_EMPTY) {
+		r->e[r->slot[s]].owner = owner;
+		return;
+	}
+	assert_true(r->n < REF_SLOTS / 2);
+	e->owner = owner;
+	words(e->p.addr, e->a);
+	memset(&full, 0, sizeof(full));
+	memset(full.addr, 0xff, q->family == AF_INET ? 4 : 16);
+	full.family = q->family;
+	full.len = q->len;
+	naive_mask(&full);
+	words(full.addr, e->m);
+	r->slot[s] = (uint32_t)r->n++;
+}
+
+/* Linear probing deletion: shift back every later entry of the run that may move. */
+static void
+slot_delete(struct ref *r, uint32_t s)
+{
+	uint32_t j = s, k;
+
+	for (;;) {
+		j = (j + 1) & (REF_SLOTS - 1);
+		if (r->slot[j] == REF_EMPTY)
+			break;
+		k = ref_hash(&r->e[r->slot[j]].p);
+		if (((j - k) & (REF_SLOTS - 1)) >= ((j - s) & (REF_SLOTS - 1))) {
+			r->slot[s] = r->slot[j];
+			s = j;
+		}
+	}
+	r->slot[s] = REF_EMPTY;
 }
 
 static void
 ref_remove_at(struct ref *r, size_t i)
 {
-	r->e[i] = r->e[--r->n];
+	slot_delete(r, ref_slot(r, &r->e[i].p));
+	if (i != --r->n) {
+		r->e[i] = r->e[r->n];
+		r->slot[ref_slot(r, &r->e[i].p)] = (uint32_t)i;
+	}
 }
 
 static int
@@ -345,15 +446,33 @@ ref_lookup(const struct ref *r, const uint8_t *addr)
 {
 	uint32_t owner = NONE;
 	int best = -1;
+	uint64_t a[2];
 	size_t i;
 
+	words(addr, a);
 	for (i = 0; i < r->n; i++) {
-		if ((int)r->e[i].p.len > best && naive_covers(&r->e[i].p, addr)) {
-			best = r->e[i].p.len;
-			owner = r->e[i].owner;
+		const struct ref_entry *e = &r->e[i];
+
+		if ((int)e->p.len > best && ((a[0] ^ e->a[0]) & e->m[0]) == 0 &&
+				((a[1] ^ e->a[1]) & e->m[1]) == 0) {
+			best = e->p.len;
+			owner = e->owner;
 		}
 	}
 	return owner;
+}
+
+/* The index agrees with the array: every entry is found where it is. */
+static void
+ref_check_index(const struct ref *r)
+{
+	size_t i, used = 0;
+
+	for (i = 0; i < r->n; i++)
+		assert_int_equal(ref_find(r, &r->e[i].p), (long)i);
+	for (i = 0; i < REF_SLOTS; i++)
+		used += r->slot[i] != REF_EMPTY;
+	assert_int_equal(used, r->n);
 }
 
 /* ---- the differential test ---- */
@@ -366,11 +485,14 @@ peer_of(unsigned int i)
 	return i < 250 ? i : WG_PEERS_MAX_ID - 1 - (i - 250) * 4099;
 }
 
-/* Few distinct top bits, all lengths: prefixes overlap a lot. */
+/*
+ * Few distinct top bits and low-entropy middle bytes, all lengths: prefixes
+ * overlap a lot, yet there is room for 100,000+ distinct ones per family.
+ */
 static void
 rand_prefix(struct wg_prefix *p, int family)
 {
-	static const uint8_t top4[] = { 10, 172 }, second4[] = { 0, 1, 16, 255 };
+	static const uint8_t top4[] = { 10, 172 };
 	static const uint16_t top6[] = { 0xfd00, 0x2001 };
 	unsigned int i, r = rndn(100);
 
@@ -378,7 +500,7 @@ rand_prefix(struct wg_prefix *p, int family)
 	p->family = family;
 	if (family == AF_INET) {
 		p->addr[0] = top4[rndn(2)];
-		p->addr[1] = second4[rndn(4)];
+		p->addr[1] = rndn(64);
 		p->addr[2] = rndn(2) ? rndn(4) : rndn(256);
 		p->addr[3] = rndn(256);
 		p->len = r < 25 ? 32 : r < 35 ? 24 : r < 45 ? rndn(33) : 16 + rndn(17);
@@ -387,9 +509,11 @@ rand_prefix(struct wg_prefix *p, int family)
 	p->addr[0] = top6[rndn(2)] >> 8;
 	p->addr[1] = top6[rndn(2)] & 0xff;
 	for (i = 2; i < 8; i++)
-		p->addr[i] = rndn(8) == 0 ? rndn(256) : rndn(2);
-	for (i = 8; i < 16; i++)
-		p->addr[i] = rndn(3) == 0 ? 0 : rndn(256);
+		p->addr[i] = rndn(16) == 0 ? rndn(256) : rndn(2);
+	for (i = 8; i < 14; i++)
+		p->addr[i] = rndn(3) == 0 ? 0 : rndn(4);
+	p->addr[14] = rndn(256);
+	p->addr[15] = rndn(256);
 	p->len = r < 25 ? 128 : r < 35 ? 64 : r < 40 ? 48 : r < 50 ? rndn(129) : 32 + rndn(97);
 }
 
@@ -466,6 +590,7 @@ list_one(const struct wg_prefix *p, void *arg)
 	long i = ref_find(r, p);
 
 	assert_true(i >= 0);
+	assert_true(ref_same(&r->e[i].p, p));
 	assert_int_equal(r->e[i].owner, c->peer);
 	c->n++;
 	return 0;
@@ -493,81 +618,134 @@ check_batch(const struct wg_allowedips *t, const struct ref *r4, const struct re
 			want += r6->e[i].owner == c.peer;
 		assert_int_equal(c.n, want);
 	}
-	for (k = 0; k < 20 && r6->n > 0; k++) {
-		i = rndn(r6->n);
-		assert_int_equal(wg_allowedips_owner(t, &r6->e[i].p), r6->e[i].owner);
+	for (k = 0; k < 20; k++) {
+		const struct ref *r = k & 1 ? r6 : r4;
+
+		if (r->n == 0)
+			continue;
+		i = rndn(r->n);
+		assert_int_equal(wg_allowedips_owner(t, &r->e[i].p), r->e[i].owner);
+	}
+}
+
+/*
+ * Per-mille weights of the operations in each phase: insert a random prefix,
+ * move an existing one, remove an existing one, remove a random one (often
+ * absent), remove a peer. The rest of 1000 removes a peer.
+ */
+struct phase {
+	const char *name;
+	unsigned int insert, move, remove, remove_random;
+};
+
+static const struct phase phases[] = {
+	{ "grow", 850, 60, 40, 49 },		/* up to PEAK live prefixes */
+	{ "churn", 450, 150, 250, 148 },	/* CHURN_OPS operations at the peak */
+	{ "shrink", 100, 100, 700, 90 },	/* down to below 1000 */
+};
+
+enum { PEAK = 120000, CHURN_OPS = 30000, CHECK_EVERY = 6000 };
+
+struct diff_stats {
+	unsigned int ops, inserts, moves, removes, peer_removes, checks;
+	size_t max_n, max4, max6;
+};
+
+static void
+diff_op(struct wg_allowedips *t, struct ref *ref4, struct ref *ref6, const struct phase *ph,
+	struct diff_stats *st)
+{
+	int family = rndn(2) ? AF_INET : AF_INET6;
+	struct ref *r = family == AF_INET ? ref4 : ref6;
+	unsigned int k = rndn(1000);
+	struct wg_prefix p;
+	uint32_t owner;
+	long i;
+	int ret;
+
+	if (k < ph->insert || r->n == 0) {
+		rand_prefix(&p, family);
+		owner = peer_of(rndn(N_PEERS));
+		ret = wg_allowedips_insert(t, owner, &p);
+		if (ret != 0)
+			fail_msg("insert /%u (family %d) with %zu + %zu live prefixes: %s", p.len,
+				family, ref4->n, ref6->n, strerror(-ret));
+		ref_insert(r, owner, &p);
+		st->inserts++;
+	} else if ((k -= ph->insert) < ph->move) {
+		i = rndn(r->n);
+		owner = peer_of(rndn(N_PEERS));
+		p = r->e[i].p;
+		assert_int_equal(wg_allowedips_insert(t, owner, &p), 0);
+		r->e[i].owner = owner;
+		st->moves++;
+	} else if ((k -= ph->move) < ph->remove) {
+		i = rndn(r->n);
+		p = r->e[i].p;
+		/* Host bits are ignored on removal too. */
+		if (p.len < (family == AF_INET ? 32 : 128))
+			p.addr[15 - (family == AF_INET) * 12] |= 1;
+		assert_int_equal(wg_allowedips_remove(t, &p), 0);
+		ref_remove_at(r, i);
+		st->removes++;
+	} else if ((k -= ph->remove) < ph->remove_random) {
+		rand_prefix(&p, family);
+		i = ref_find(r, &p);
+		assert_int_equal(wg_allowedips_remove(t, &p), i >= 0 ? 0 : -ENOENT);
+		if (i >= 0)
+			ref_remove_at(r, i);
+	} else {
+		owner = peer_of(rndn(N_PEERS));
+		assert_int_equal(wg_allowedips_remove_peer(t, owner),
+			ref_remove_peer(ref4, owner) + ref_remove_peer(ref6, owner));
+		st->peer_removes++;
+	}
+	st->max_n = RTE_MAX(st->max_n, ref4->n + ref6->n);
+	st->max4 = RTE_MAX(st->max4, ref4->n);
+	st->max6 = RTE_MAX(st->max6, ref6->n);
+	if (++st->ops % CHECK_EVERY == 0) {
+		check_batch(t, ref4, ref6);
+		st->checks++;
 	}
 }
 
 static void
 test_random_vs_naive(void **state)
 {
-	struct wg_allowedips_params params = { .v4_rules = 1 << 16, .v4_tbl8s = 4096,
-		.v4_hosts = 1 << 16, .v6_groups = 1 << 17, .v6_hosts = 1 << 16 };
+	struct wg_allowedips_params params = { .v4_rules = 1 << 17, .v4_tbl8s = 1 << 14,
+		.v4_hosts = 1 << 17, .v6_groups = 1 << 18, .v6_hosts = 1 << 17 };
 	struct wg_allowedips *t = make_table(&params);
-	struct ref ref4 = { 0 }, ref6 = { 0 }, *r;
-	unsigned int inserts = 0, ops = 0, moves = 0, removes = 0, peer_removes = 0;
-	struct wg_prefix p;
-	size_t max_n = 0;
-	uint32_t owner;
-	unsigned int k;
-	long i;
+	struct diff_stats st = { 0 };
+	struct ref ref4, ref6;
+	unsigned int k, start;
 
 	(void)state;
-	while (inserts < 100000) {
-		int family = rndn(2) ? AF_INET : AF_INET6;
-
-		r = family == AF_INET ? &ref4 : &ref6;
-		k = rndn(1000);
-		if (k < 550 || r->n == 0) {
-			rand_prefix(&p, family);
-			owner = peer_of(rndn(N_PEERS));
-			assert_int_equal(wg_allowedips_insert(t, owner, &p), 0);
-			ref_insert(r, owner, &p);
-			inserts++;
-		} else if (k < 650) {
-			i = rndn(r->n);
-			owner = peer_of(rndn(N_PEERS));
-			p = r->e[i].p;
-			assert_int_equal(wg_allowedips_insert(t, owner, &p), 0);
-			r->e[i].owner = owner;
-			moves++;
-		} else if (k < 850) {
-			i = rndn(r->n);
-			p = r->e[i].p;
-			/* Host bits are ignored on removal too. */
-			if (p.len < (family == AF_INET ? 32 : 128))
-				p.addr[15 - (family == AF_INET) * 12] |= 1;
-			assert_int_equal(wg_allowedips_remove(t, &p), 0);
-			ref_remove_at(r, i);
-			removes++;
-		} else if (k < 995) {
-			rand_prefix(&p, family);
-			i = ref_find(r, &p);
-			assert_int_equal(wg_allowedips_remove(t, &p), i >= 0 ? 0 : -ENOENT);
-			if (i >= 0)
-				ref_remove_at(r, i);
-		} else {
-			owner = peer_of(rndn(N_PEERS));
-			assert_int_equal(wg_allowedips_remove_peer(t, owner),
-				ref_remove_peer(&ref4, owner) + ref_remove_peer(&ref6, owner));
-			peer_removes++;
-		}
-		max_n = RTE_MAX(max_n, ref4.n + ref6.n);
-		if (++ops % 2000 == 0)
-			check_batch(t, &ref4, &ref6);
-	}
+	ref_init(&ref4);
+	ref_init(&ref6);
+	while (ref4.n + ref6.n < PEAK)
+		diff_op(t, &ref4, &ref6, &phases[0], &st);
 	check_batch(t, &ref4, &ref6);
+	for (start = st.ops; st.ops - start < CHURN_OPS;)
+		diff_op(t, &ref4, &ref6, &phases[1], &st);
+	check_batch(t, &ref4, &ref6);
+	ref_check_index(&ref4);
+	ref_check_index(&ref6);
+	while (ref4.n + ref6.n >= 1000)
+		diff_op(t, &ref4, &ref6, &phases[2], &st);
+	check_batch(t, &ref4, &ref6);
+	print_message("%u ops: %u inserts, %u moves, %u removes, %u peer removals, %u checks; "
+		"peak %zu live prefixes (IPv4 %zu, IPv6 %zu)\n", st.ops, st.inserts, st.moves,
+		st.removes, st.peer_removes, st.checks, st.max_n, st.max4, st.max6);
+	assert_true(st.max_n >= 100000);
+	assert_true(st.max4 >= 40000 && st.max6 >= 40000);
 	/* Remove everything peer by peer: the tables must end empty. */
 	for (k = 0; k < N_PEERS; k++)
 		wg_allowedips_remove_peer(t, peer_of(k));
 	assert_int_equal(wg_allowedips_count(t), 0);
 	ref4.n = ref6.n = 0;
 	check_batch(t, &ref4, &ref6);
-	print_message("%u ops: %u inserts, %u moves, %u removes, %u peer removals, max %zu prefixes\n",
-		ops, inserts, moves, removes, peer_removes, max_n);
-	free(ref4.e);
-	free(ref6.e);
+	ref_free(&ref4);
+	ref_free(&ref6);
 	wg_allowedips_free(t);
 }
 
@@ -1199,6 +1377,9 @@ main(void)
 	rcu = rte_zmalloc(NULL, sz, RTE_CACHE_LINE_SIZE);
 	if (rcu == NULL || rte_rcu_qsbr_init(rcu, N_READERS) != 0)
 		return 1;
+	/* e.g. WG_TEST_ONLY=test_random_vs_naive */
+	if (getenv("WG_TEST_ONLY") != NULL)
+		cmocka_set_test_filter(getenv("WG_TEST_ONLY"));
 	ret = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_free(rcu);
 	rte_eal_cleanup();
