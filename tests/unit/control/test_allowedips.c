@@ -503,7 +503,7 @@ rand_prefix(struct wg_prefix *p, int family)
 		p->addr[1] = rndn(64);
 		p->addr[2] = rndn(2) ? rndn(4) : rndn(256);
 		p->addr[3] = rndn(256);
-		p->len = r < 25 ? 32 : r < 35 ? 24 : r < 45 ? rndn(33) : 16 + rndn(17);
+		p->len = r < 40 ? 32 : r < 48 ? 24 : r < 56 ? rndn(33) : 16 + rndn(17);
 		return;
 	}
 	p->addr[0] = top6[rndn(2)] >> 8;
