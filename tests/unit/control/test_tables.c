@@ -297,7 +297,7 @@ test_out_of_memory(void **state)
 	assert_int_equal(v4(&t, "10.11.183.9"), peer_of(&t, conf, 3000 - 1)->id);
 	wg_tables_free(&t);
 	assert_int_equal(heap_free(NULL), before);
-	/* Even steps up to need, then need less 4 KiB .. 64 MiB (the last allocations), then plenty. */
+	/* Even steps up to need, then need less 4 KiB .. 64 MiB (the last allocations), more. */
 	for (k = 0; k < STEPS; k++)
 		rooms[n_rooms++] = need / STEPS * k;
 	for (k = 0; k < 15; k++)
@@ -328,8 +328,8 @@ test_out_of_memory(void **state)
 		assert_int_equal(heap_free(NULL), before);
 		rte_free(ballast);
 	}
-	print_message("tables need %zu bytes of EAL memory; %u attempts failed cleanly with ENOMEM, "
-		"%u built\n", need, failed, built);
+	print_message("tables need %zu bytes of EAL memory; %u attempts failed cleanly with "
+		"ENOMEM, %u built\n", need, failed, built);
 	assert_true(failed >= STEPS);
 	assert_true(built >= 1);
 	wg_config_free(conf);
