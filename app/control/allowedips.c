@@ -156,6 +156,20 @@ trie_dq_free(void *p, void *e, unsigned int n)
 		t->free_groups[t->n_free++] = g[i];
 }
 
+/*
+ * The error of a failed DPDK constructor (rte_errno cleared before the call).
+ * Ours are given valid parameters, so only EINVAL (a bug) and EEXIST (a name
+ * in use) are errors of the caller; DPDK 22.11 leaves rte_errno unset or
+ * stale (ENOENT from an internal lookup) when an allocation fails, as in
+ * rte_hash_create() and rte_hash_rcu_qsbr_add(), so anything else is out of
+ * memory.
+ */
+static int
+dpdk_error(void)
+{
+	return rte_errno == EINVAL || rte_errno == EEXIST ? -rte_errno : -ENOMEM;
+}
+
 static int
 trie_create(struct trie6 *t, const char *name, uint32_t n_groups, struct rte_rcu_qsbr *rcu,
 	int socket_id)
@@ -190,8 +204,9 @@ trie_create(struct trie6 *t, const char *name, uint32_t n_groups, struct rte_rcu
 		t->free_groups[i] = n_groups - 1 - i;
 	t->n_free = n_groups;
 	snprintf(dq_name, sizeof(dq_name), "%s_t6", name);
+	rte_errno = 0;
 	t->dq = rte_rcu_qsbr_dq_create(&dp);
-	return t->dq == NULL ? -rte_errno : 0;
+	return t->dq == NULL ? dpdk_error() : 0;
 }
 
 static void
@@ -612,10 +627,19 @@ host_hash_create(const char *base, const char *suffix, uint32_t entries, uint32_
 
 	snprintf(name, sizeof(name), "%s_%s", base, suffix);
 	hp.name = name;
+	rte_errno = 0;
 	h = rte_hash_create(&hp);
-	if (h != NULL && rte_hash_rcu_qsbr_add(h, &rcfg) != 0) {
+	if (h == NULL) {
+		rte_errno = -dpdk_error();
+		return NULL;
+	}
+	rte_errno = 0;
+	if (rte_hash_rcu_qsbr_add(h, &rcfg) != 0) {
+		int e = -dpdk_error();
+
 		rte_hash_free(h);
-		h = NULL;
+		rte_errno = e;
+		return NULL;
 	}
 	return h;
 }
@@ -634,11 +658,13 @@ lpm4_create(struct wg_allowedips *t, const struct wg_allowedips_params *params)
 	char name[RTE_LPM_NAMESIZE];
 
 	snprintf(name, sizeof(name), "%s_l4", params->name);
+	rte_errno = 0;
 	t->lpm4 = rte_lpm_create(name, params->socket_id, &cfg);
 	if (t->lpm4 == NULL)
-		return -rte_errno;
+		return dpdk_error();
+	rte_errno = 0;
 	if (rte_lpm_rcu_qsbr_add(t->lpm4, &rcfg) != 0)
-		return -rte_errno;
+		return dpdk_error();
 	return 0;
 }
 
@@ -677,9 +703,14 @@ wg_allowedips_create(const struct wg_allowedips_params *params)
 	snprintf(h4_name, sizeof(h4_name), "%s_h4", params->name);
 	t->host4 = wg_host4_create(h4_name, params->v4_hosts ? params->v4_hosts : 1u << 20,
 		params->rcu, params->socket_id);
+	/* Each checked at once: a later create would overwrite rte_errno. */
+	if (t->host4 == NULL) {
+		ret = -rte_errno;
+		goto err;
+	}
 	t->host6 = host_hash_create(params->name, "h6",
 		params->v6_hosts ? params->v6_hosts : 1u << 20, 16, params);
-	if (t->host4 == NULL || t->host6 == NULL) {
+	if (t->host6 == NULL) {
 		ret = -rte_errno;
 		goto err;
 	}

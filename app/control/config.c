@@ -670,7 +670,7 @@ load_from(struct wg_yaml *y, unsigned int flags, struct wg_conf **out)
 	if (c == NULL) {
 		wg_config_yaml_close(y);
 		if (y->err != NULL)
-			fprintf(y->err, "%s: out of memory\n", y->file);
+			fprintf(y->err, "%s:1:1: (root): out of memory\n", y->file);
 		return -1;
 	}
 	loader_init(&l, c, flags);
@@ -693,7 +693,7 @@ wg_config_load(const char *path, struct wg_conf **out, FILE *err)
 	*out = NULL;
 	if (fd < 0) {
 		if (err != NULL)
-			fprintf(err, "%s: cannot read: %s\n", path, strerror(errno));
+			fprintf(err, "%s:1:1: (root): cannot read: %s\n", path, strerror(errno));
 		return -1;
 	}
 	if (wg_config_yaml_open_fd(&y, path, fd, err) < 0)

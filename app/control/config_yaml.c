@@ -34,7 +34,7 @@ open_common(struct wg_yaml *y, const char *file, FILE *err)
 	y->parser_ready = yaml_parser_initialize(&y->parser) != 0;
 	if (!y->parser_ready) {
 		if (err != NULL)
-			fprintf(err, "%s: out of memory\n", file);
+			fprintf(err, "%s:1:1: (root): out of memory\n", file);
 		return -1;
 	}
 	return 0;

@@ -60,6 +60,20 @@ dq_free(void *p, void *e, unsigned int n)
 	}
 }
 
+/*
+ * The error of a failed DPDK constructor (rte_errno cleared before the call).
+ * Ours are given valid parameters, so only EINVAL (a bug) and EEXIST (a name
+ * in use) are errors of the caller; DPDK 22.11 leaves rte_errno unset or
+ * stale (ENOENT from an internal lookup) when an allocation fails, as in
+ * rte_hash_create() and rte_hash_rcu_qsbr_add(), so anything else is out of
+ * memory.
+ */
+static int
+dpdk_error(void)
+{
+	return rte_errno == EINVAL || rte_errno == EEXIST ? -rte_errno : -ENOMEM;
+}
+
 static int
 create_hash(struct wg_peers *t, const struct wg_peers_params *params)
 {
@@ -82,11 +96,13 @@ create_hash(struct wg_peers *t, const struct wg_peers_params *params)
 
 	snprintf(name, sizeof(name), "%s_pk", params->name);
 	hp.name = name;
+	rte_errno = 0;
 	t->by_key = rte_hash_create(&hp);
 	if (t->by_key == NULL)
-		return -rte_errno;
+		return dpdk_error();
+	rte_errno = 0;
 	if (rte_hash_rcu_qsbr_add(t->by_key, &rcfg) != 0)
-		return -rte_errno;
+		return dpdk_error();
 	return 0;
 }
 
@@ -108,8 +124,9 @@ create_dq(struct wg_peers *t, const struct wg_peers_params *params)
 	};
 
 	snprintf(name, sizeof(name), "%s_pd", params->name);
+	rte_errno = 0;
 	t->dq = rte_rcu_qsbr_dq_create(&dp);
-	return t->dq == NULL ? -rte_errno : 0;
+	return t->dq == NULL ? dpdk_error() : 0;
 }
 
 struct wg_peers *

@@ -332,7 +332,10 @@ wg_dp_engine_create(struct wg_dp *dp, const struct wg_conf *conf, uint32_t under
 
 	ret = wg_tables_build(&t, conf, &tp);
 	if (ret != 0) {
-		fprintf(stderr, "wg-dpdk: cannot build the peer tables: %s\n", strerror(-ret));
+		fprintf(stderr,
+			"wg-dpdk: cannot build the peer tables (%zu peers, %zu prefixes): %s%s\n",
+			conf->n_peers, conf->n_prefixes, strerror(-ret),
+			ret == -ENOMEM ? " (EAL -m too small?)" : "");
 		return ret;
 	}
 	dp->tables = t;

@@ -58,7 +58,10 @@ printf 'version: 1\ninterface:\n  private-key: %s\n  listen-port: 70000\n' \
 	"$(head -c 32 /dev/urandom | base64)" >bad.yaml
 expect 1 "" "bad.yaml:4:16: interface.listen-port: '70000' is not a port number (1..65535)" \
 	-- --conf bad.yaml --check
-expect 1 "" "missing.yaml: cannot read: No such file or directory" -- --conf missing.yaml
+expect 1 "" "missing.yaml:1:1: (root): cannot read: No such file or directory" \
+	-- --conf missing.yaml
+mkdir dir.yaml
+expect 1 "" "dir.yaml:1:1: (root): cannot read: Is a directory" -- --conf dir.yaml --check
 printf 'version: 1\ninterface:\n\tname: x\n' >tab.yaml
 expect 1 "" "*" -- --conf tab.yaml --check
 [ "$(wc -l <"$TMP/err")" = 1 ] && grep -q '^tab.yaml:3:1: interface: syntax error' "$TMP/err" ||

@@ -254,15 +254,25 @@ test_edge_cases(void **state)
 
 /* ---- the naive reference ---- */
 
+/*
+ * Flat arrays scanned linearly for the longest match. An open-addressing
+ * index (prefix -> position) only finds an exact prefix for the bookkeeping,
+ * so that the reference can hold 100,000+ prefixes; it answers no lookup.
+ */
 struct ref_entry {
-	struct wg_prefix p;
+	struct wg_prefix p;	/* masked */
 	uint32_t owner;
+	uint64_t a[2];		/* p.addr as two big-endian words */
+	uint64_t m[2];		/* the prefix mask, the same way */
 };
+
+enum { REF_SLOTS = 1 << 19, REF_EMPTY = UINT32_MAX };
 
 struct ref {
 	struct ref_entry *e;
 	size_t n;
 	size_t cap;
+	uint32_t *slot;		/* REF_SLOTS positions in e, or REF_EMPTY */
 };
 
 static void
@@ -285,42 +295,133 @@ naive_covers(const struct wg_prefix *p, const uint8_t *addr)
 	return true;
 }
 
+static void
+words(const uint8_t *addr, uint64_t w[2])
+{
+	unsigned int i;
+
+	w[0] = w[1] = 0;
+	for (i = 0; i < 16; i++)
+		w[i / 8] = w[i / 8] << 8 | addr[i];
+}
+
+static uint32_t
+ref_hash(const struct wg_prefix *p)
+{
+	uint32_t h = 2166136261u ^ p->len;
+	unsigned int i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ p->addr[i]) * 16777619u;
+	return h & (REF_SLOTS - 1);
+}
+
+static bool
+ref_same(const struct wg_prefix *a, const struct wg_prefix *b)
+{
+	return a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+/* The slot holding q (masked), or the empty slot where it would go. */
+static uint32_t
+ref_slot(const struct ref *r, const struct wg_prefix *q)
+{
+	uint32_t s = ref_hash(q);
+
+	while (r->slot[s] != REF_EMPTY && !ref_same(&r->e[r->slot[s]].p, q))
+		s = (s + 1) & (REF_SLOTS - 1);
+	return s;
+}
+
+static void
+ref_init(struct ref *r)
+{
+	uint32_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->slot = malloc(sizeof(*r->slot) * REF_SLOTS);
+	assert_non_null(r->slot);
+	for (i = 0; i < REF_SLOTS; i++)
+		r->slot[i] = REF_EMPTY;
+}
+
+static void
+ref_free(struct ref *r)
+{
+	free(r->e);
+	free(r->slot);
+}
+
 static long
 ref_find(const struct ref *r, const struct wg_prefix *q)
 {
 	struct wg_prefix m = *q;
-	size_t i;
+	uint32_t s;
 
 	naive_mask(&m);
-	for (i = 0; i < r->n; i++)
-		if (r->e[i].p.len == m.len && memcmp(r->e[i].p.addr, m.addr, 16) == 0)
-			return (long)i;
-	return -1;
+	s = ref_slot(r, &m);
+	return r->slot[s] == REF_EMPTY ? -1 : (long)r->slot[s];
 }
 
 static void
 ref_insert(struct ref *r, uint32_t owner, const struct wg_prefix *q)
 {
-	long i = ref_find(r, q);
+	struct ref_entry *e;
+	struct wg_prefix full;
+	uint32_t s;
 
-	if (i >= 0) {
-		r->e[i].owner = owner;
-		return;
-	}
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 1024;
 		r->e = realloc(r->e, r->cap * sizeof(*r->e));
 		assert_non_null(r->e);
 	}
-	r->e[r->n].p = *q;
-	naive_mask(&r->e[r->n].p);
-	r->e[r->n++].owner = owner;
+	e = &r->e[r->n];
+	e->p = *q;
+	naive_mask(&e->p);
+	s = ref_slot(r, &e->p);
+	if (r->slot[s] != REF_EMPTY) {
+		r->e[r->slot[s]].owner = owner;
+		return;
+	}
+	assert_true(r->n < REF_SLOTS / 2);
+	e->owner = owner;
+	words(e->p.addr, e->a);
+	memset(&full, 0, sizeof(full));
+	memset(full.addr, 0xff, q->family == AF_INET ? 4 : 16);
+	full.family = q->family;
+	full.len = q->len;
+	naive_mask(&full);
+	words(full.addr, e->m);
+	r->slot[s] = (uint32_t)r->n++;
+}
+
+/* Linear probing deletion: shift back every later entry of the run that may move. */
+static void
+slot_delete(struct ref *r, uint32_t s)
+{
+	uint32_t j = s, k;
+
+	for (;;) {
+		j = (j + 1) & (REF_SLOTS - 1);
+		if (r->slot[j] == REF_EMPTY)
+			break;
+		k = ref_hash(&r->e[r->slot[j]].p);
+		if (((j - k) & (REF_SLOTS - 1)) >= ((j - s) & (REF_SLOTS - 1))) {
+			r->slot[s] = r->slot[j];
+			s = j;
+		}
+	}
+	r->slot[s] = REF_EMPTY;
 }
 
 static void
 ref_remove_at(struct ref *r, size_t i)
 {
-	r->e[i] = r->e[--r->n];
+	slot_delete(r, ref_slot(r, &r->e[i].p));
+	if (i != --r->n) {
+		r->e[i] = r->e[r->n];
+		r->slot[ref_slot(r, &r->e[i].p)] = (uint32_t)i;
+	}
 }
 
 static int
@@ -345,15 +446,33 @@ ref_lookup(const struct ref *r, const uint8_t *addr)
 {
 	uint32_t owner = NONE;
 	int best = -1;
+	uint64_t a[2];
 	size_t i;
 
+	words(addr, a);
 	for (i = 0; i < r->n; i++) {
-		if ((int)r->e[i].p.len > best && naive_covers(&r->e[i].p, addr)) {
-			best = r->e[i].p.len;
-			owner = r->e[i].owner;
+		const struct ref_entry *e = &r->e[i];
+
+		if ((int)e->p.len > best && ((a[0] ^ e->a[0]) & e->m[0]) == 0 &&
+				((a[1] ^ e->a[1]) & e->m[1]) == 0) {
+			best = e->p.len;
+			owner = e->owner;
 		}
 	}
 	return owner;
+}
+
+/* The index agrees with the array: every entry is found where it is. */
+static void
+ref_check_index(const struct ref *r)
+{
+	size_t i, used = 0;
+
+	for (i = 0; i < r->n; i++)
+		assert_int_equal(ref_find(r, &r->e[i].p), (long)i);
+	for (i = 0; i < REF_SLOTS; i++)
+		used += r->slot[i] != REF_EMPTY;
+	assert_int_equal(used, r->n);
 }
 
 /* ---- the differential test ---- */
@@ -366,11 +485,14 @@ peer_of(unsigned int i)
 	return i < 250 ? i : WG_PEERS_MAX_ID - 1 - (i - 250) * 4099;
 }
 
-/* Few distinct top bits, all lengths: prefixes overlap a lot. */
+/*
+ * Few distinct top bits and low-entropy middle bytes, all lengths: prefixes
+ * overlap a lot, yet there is room for 100,000+ distinct ones per family.
+ */
 static void
 rand_prefix(struct wg_prefix *p, int family)
 {
-	static const uint8_t top4[] = { 10, 172 }, second4[] = { 0, 1, 16, 255 };
+	static const uint8_t top4[] = { 10, 172 };
 	static const uint16_t top6[] = { 0xfd00, 0x2001 };
 	unsigned int i, r = rndn(100);
 
@@ -378,18 +500,20 @@ rand_prefix(struct wg_prefix *p, int family)
 	p->family = family;
 	if (family == AF_INET) {
 		p->addr[0] = top4[rndn(2)];
-		p->addr[1] = second4[rndn(4)];
+		p->addr[1] = rndn(64);
 		p->addr[2] = rndn(2) ? rndn(4) : rndn(256);
 		p->addr[3] = rndn(256);
-		p->len = r < 25 ? 32 : r < 35 ? 24 : r < 45 ? rndn(33) : 16 + rndn(17);
+		p->len = r < 40 ? 32 : r < 48 ? 24 : r < 56 ? rndn(33) : 16 + rndn(17);
 		return;
 	}
 	p->addr[0] = top6[rndn(2)] >> 8;
 	p->addr[1] = top6[rndn(2)] & 0xff;
 	for (i = 2; i < 8; i++)
-		p->addr[i] = rndn(8) == 0 ? rndn(256) : rndn(2);
-	for (i = 8; i < 16; i++)
-		p->addr[i] = rndn(3) == 0 ? 0 : rndn(256);
+		p->addr[i] = rndn(16) == 0 ? rndn(256) : rndn(2);
+	for (i = 8; i < 14; i++)
+		p->addr[i] = rndn(3) == 0 ? 0 : rndn(4);
+	p->addr[14] = rndn(256);
+	p->addr[15] = rndn(256);
 	p->len = r < 25 ? 128 : r < 35 ? 64 : r < 40 ? 48 : r < 50 ? rndn(129) : 32 + rndn(97);
 }
 
@@ -466,6 +590,7 @@ list_one(const struct wg_prefix *p, void *arg)
 	long i = ref_find(r, p);
 
 	assert_true(i >= 0);
+	assert_true(ref_same(&r->e[i].p, p));
 	assert_int_equal(r->e[i].owner, c->peer);
 	c->n++;
 	return 0;
@@ -493,81 +618,134 @@ check_batch(const struct wg_allowedips *t, const struct ref *r4, const struct re
 			want += r6->e[i].owner == c.peer;
 		assert_int_equal(c.n, want);
 	}
-	for (k = 0; k < 20 && r6->n > 0; k++) {
-		i = rndn(r6->n);
-		assert_int_equal(wg_allowedips_owner(t, &r6->e[i].p), r6->e[i].owner);
+	for (k = 0; k < 20; k++) {
+		const struct ref *r = k & 1 ? r6 : r4;
+
+		if (r->n == 0)
+			continue;
+		i = rndn(r->n);
+		assert_int_equal(wg_allowedips_owner(t, &r->e[i].p), r->e[i].owner);
+	}
+}
+
+/*
+ * Per-mille weights of the operations in each phase: insert a random prefix,
+ * move an existing one, remove an existing one, remove a random one (often
+ * absent), remove a peer. The rest of 1000 removes a peer.
+ */
+struct phase {
+	const char *name;
+	unsigned int insert, move, remove, remove_random;
+};
+
+static const struct phase phases[] = {
+	{ "grow", 850, 60, 40, 49 },		/* up to PEAK live prefixes */
+	{ "churn", 450, 150, 250, 148 },	/* CHURN_OPS operations at the peak */
+	{ "shrink", 100, 100, 700, 90 },	/* down to below 1000 */
+};
+
+enum { PEAK = 120000, CHURN_OPS = 30000, CHECK_EVERY = 6000 };
+
+struct diff_stats {
+	unsigned int ops, inserts, moves, removes, peer_removes, checks;
+	size_t max_n, max4, max6;
+};
+
+static void
+diff_op(struct wg_allowedips *t, struct ref *ref4, struct ref *ref6, const struct phase *ph,
+	struct diff_stats *st)
+{
+	int family = rndn(2) ? AF_INET : AF_INET6;
+	struct ref *r = family == AF_INET ? ref4 : ref6;
+	unsigned int k = rndn(1000);
+	struct wg_prefix p;
+	uint32_t owner;
+	long i;
+	int ret;
+
+	if (k < ph->insert || r->n == 0) {
+		rand_prefix(&p, family);
+		owner = peer_of(rndn(N_PEERS));
+		ret = wg_allowedips_insert(t, owner, &p);
+		if (ret != 0)
+			fail_msg("insert /%u (family %d) with %zu + %zu live prefixes: %s", p.len,
+				family, ref4->n, ref6->n, strerror(-ret));
+		ref_insert(r, owner, &p);
+		st->inserts++;
+	} else if ((k -= ph->insert) < ph->move) {
+		i = rndn(r->n);
+		owner = peer_of(rndn(N_PEERS));
+		p = r->e[i].p;
+		assert_int_equal(wg_allowedips_insert(t, owner, &p), 0);
+		r->e[i].owner = owner;
+		st->moves++;
+	} else if ((k -= ph->move) < ph->remove) {
+		i = rndn(r->n);
+		p = r->e[i].p;
+		/* Host bits are ignored on removal too. */
+		if (p.len < (family == AF_INET ? 32 : 128))
+			p.addr[15 - (family == AF_INET) * 12] |= 1;
+		assert_int_equal(wg_allowedips_remove(t, &p), 0);
+		ref_remove_at(r, i);
+		st->removes++;
+	} else if ((k -= ph->remove) < ph->remove_random) {
+		rand_prefix(&p, family);
+		i = ref_find(r, &p);
+		assert_int_equal(wg_allowedips_remove(t, &p), i >= 0 ? 0 : -ENOENT);
+		if (i >= 0)
+			ref_remove_at(r, i);
+	} else {
+		owner = peer_of(rndn(N_PEERS));
+		assert_int_equal(wg_allowedips_remove_peer(t, owner),
+			ref_remove_peer(ref4, owner) + ref_remove_peer(ref6, owner));
+		st->peer_removes++;
+	}
+	st->max_n = RTE_MAX(st->max_n, ref4->n + ref6->n);
+	st->max4 = RTE_MAX(st->max4, ref4->n);
+	st->max6 = RTE_MAX(st->max6, ref6->n);
+	if (++st->ops % CHECK_EVERY == 0) {
+		check_batch(t, ref4, ref6);
+		st->checks++;
 	}
 }
 
 static void
 test_random_vs_naive(void **state)
 {
-	struct wg_allowedips_params params = { .v4_rules = 1 << 16, .v4_tbl8s = 4096,
-		.v4_hosts = 1 << 16, .v6_groups = 1 << 17, .v6_hosts = 1 << 16 };
+	struct wg_allowedips_params params = { .v4_rules = 1 << 17, .v4_tbl8s = 1 << 14,
+		.v4_hosts = 1 << 17, .v6_groups = 1 << 18, .v6_hosts = 1 << 17 };
 	struct wg_allowedips *t = make_table(&params);
-	struct ref ref4 = { 0 }, ref6 = { 0 }, *r;
-	unsigned int inserts = 0, ops = 0, moves = 0, removes = 0, peer_removes = 0;
-	struct wg_prefix p;
-	size_t max_n = 0;
-	uint32_t owner;
-	unsigned int k;
-	long i;
+	struct diff_stats st = { 0 };
+	struct ref ref4, ref6;
+	unsigned int k, start;
 
 	(void)state;
-	while (inserts < 100000) {
-		int family = rndn(2) ? AF_INET : AF_INET6;
-
-		r = family == AF_INET ? &ref4 : &ref6;
-		k = rndn(1000);
-		if (k < 550 || r->n == 0) {
-			rand_prefix(&p, family);
-			owner = peer_of(rndn(N_PEERS));
-			assert_int_equal(wg_allowedips_insert(t, owner, &p), 0);
-			ref_insert(r, owner, &p);
-			inserts++;
-		} else if (k < 650) {
-			i = rndn(r->n);
-			owner = peer_of(rndn(N_PEERS));
-			p = r->e[i].p;
-			assert_int_equal(wg_allowedips_insert(t, owner, &p), 0);
-			r->e[i].owner = owner;
-			moves++;
-		} else if (k < 850) {
-			i = rndn(r->n);
-			p = r->e[i].p;
-			/* Host bits are ignored on removal too. */
-			if (p.len < (family == AF_INET ? 32 : 128))
-				p.addr[15 - (family == AF_INET) * 12] |= 1;
-			assert_int_equal(wg_allowedips_remove(t, &p), 0);
-			ref_remove_at(r, i);
-			removes++;
-		} else if (k < 995) {
-			rand_prefix(&p, family);
-			i = ref_find(r, &p);
-			assert_int_equal(wg_allowedips_remove(t, &p), i >= 0 ? 0 : -ENOENT);
-			if (i >= 0)
-				ref_remove_at(r, i);
-		} else {
-			owner = peer_of(rndn(N_PEERS));
-			assert_int_equal(wg_allowedips_remove_peer(t, owner),
-				ref_remove_peer(&ref4, owner) + ref_remove_peer(&ref6, owner));
-			peer_removes++;
-		}
-		max_n = RTE_MAX(max_n, ref4.n + ref6.n);
-		if (++ops % 2000 == 0)
-			check_batch(t, &ref4, &ref6);
-	}
+	ref_init(&ref4);
+	ref_init(&ref6);
+	while (ref4.n + ref6.n < PEAK)
+		diff_op(t, &ref4, &ref6, &phases[0], &st);
 	check_batch(t, &ref4, &ref6);
+	for (start = st.ops; st.ops - start < CHURN_OPS;)
+		diff_op(t, &ref4, &ref6, &phases[1], &st);
+	check_batch(t, &ref4, &ref6);
+	ref_check_index(&ref4);
+	ref_check_index(&ref6);
+	while (ref4.n + ref6.n >= 1000)
+		diff_op(t, &ref4, &ref6, &phases[2], &st);
+	check_batch(t, &ref4, &ref6);
+	print_message("%u ops: %u inserts, %u moves, %u removes, %u peer removals, %u checks; "
+		"peak %zu live prefixes (IPv4 %zu, IPv6 %zu)\n", st.ops, st.inserts, st.moves,
+		st.removes, st.peer_removes, st.checks, st.max_n, st.max4, st.max6);
+	assert_true(st.max_n >= 100000);
+	assert_true(st.max4 >= 40000 && st.max6 >= 40000);
 	/* Remove everything peer by peer: the tables must end empty. */
 	for (k = 0; k < N_PEERS; k++)
 		wg_allowedips_remove_peer(t, peer_of(k));
 	assert_int_equal(wg_allowedips_count(t), 0);
 	ref4.n = ref6.n = 0;
 	check_batch(t, &ref4, &ref6);
-	print_message("%u ops: %u inserts, %u moves, %u removes, %u peer removals, max %zu prefixes\n",
-		ops, inserts, moves, removes, peer_removes, max_n);
-	free(ref4.e);
-	free(ref6.e);
+	ref_free(&ref4);
+	ref_free(&ref6);
 	wg_allowedips_free(t);
 }
 
@@ -710,23 +888,46 @@ enum {
 	RUN_MS = 3000,
 	MAX_CHANGES = 1 << 22,
 	MAX_LOG = 1 << 23,
-	NO_NONHOST = 1u << 31,	/* mask bit: no covering prefix other than a host route */
 };
 
 static const uint32_t cpeers[N_CPEERS] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
 	1048575, WG_PEERS_MAX_ID - 1 };
 
+/*
+ * What a lookup of one probe address may find in one state of the table. The
+ * lookup reads three levels in order (host route, then the LPM or IPv6 trie,
+ * then for IPv4 the /0 slot), each at its own moment, so "no peer" needs a
+ * state without a covering host route, then one (the same or later) without
+ * a covering LPM/trie prefix, then one without an IPv4 /0.
+ */
+struct pstate {
+	uint16_t owners;	/* bit i: cpeers[i] owns a prefix covering the probe */
+	bool host;		/* a /32 or /128 covers it */
+	bool mid;		/* an IPv4 /1../31 or an IPv6 /0../127 covers it */
+	bool dflt;		/* IPv4 0.0.0.0/0 is owned */
+};
+
+_Static_assert(N_CPEERS <= 16, "owners is 16 bits");
+
 struct change {
-	uint32_t seq;
+	uint32_t seq;		/* the writer's operation that made it */
 	uint32_t probe;
-	uint32_t mask;
+	struct pstate st;
 };
 
 struct sample {
-	uint32_t s1;
-	uint32_t s2;
+	uint32_t s1;		/* the writer's seq before the lookup */
+	uint32_t s2;		/* and after it */
 	uint32_t answer;
 	uint32_t probe;
+};
+
+/* Each probe's state before the first change, and its changes by seq. */
+struct history {
+	struct pstate initial[N_PROBES];
+	const struct change *chg;
+	uint32_t *idx[N_PROBES];
+	uint32_t cnt[N_PROBES];
 };
 
 struct race {
@@ -739,15 +940,16 @@ struct race {
 	uint64_t rng[N_READERS];
 };
 
-static unsigned int
-cpeer_bit(uint32_t id)
+/* Index in cpeers, or -1: an id no test peer has (garbage, or a peer of nobody). */
+static int
+cpeer_index(uint32_t id)
 {
-	unsigned int i;
+	int i;
 
 	for (i = 0; i < N_CPEERS; i++)
 		if (cpeers[i] == id)
 			return i;
-	return 31;	/* garbage: never in a mask */
+	return -1;
 }
 
 static void *
@@ -849,61 +1051,209 @@ build_universe(struct race *race, struct universe *u)
 	}
 }
 
-static uint32_t
-probe_mask(const struct universe *u, unsigned int probe)
+static struct pstate
+probe_state(const struct universe *u, unsigned int probe)
 {
 	unsigned int k, host = probe < 32 ? 32 : 128;
-	uint32_t mask = NO_NONHOST;
+	struct pstate st = { 0 };
+	int bit;
 
 	for (k = 0; k < u->n; k++) {
 		if ((u->covers[k] >> probe & 1) == 0 || u->owner[k] == NONE)
 			continue;
-		mask |= 1u << cpeer_bit(u->owner[k]);
-		if (u->p[k].len != host)
-			mask &= ~NO_NONHOST;
+		bit = cpeer_index(u->owner[k]);
+		assert_true(bit >= 0);
+		st.owners |= (uint16_t)(1u << bit);
+		if (u->p[k].len == host)
+			st.host = true;
+		else if (u->p[k].len == 0 && host == 32)
+			st.dflt = true;
+		else
+			st.mid = true;
 	}
-	return mask;
+	return st;
+}
+
+static bool
+pstate_equal(const struct pstate *a, const struct pstate *b)
+{
+	return a->owners == b->owners && a->host == b->host && a->mid == b->mid &&
+		a->dflt == b->dflt;
 }
 
 static void
-check_samples(const struct race *race, const struct change *chg, uint32_t n_chg,
-	const uint32_t *initial)
+history_init(struct history *h, const struct change *chg, uint32_t n_chg)
 {
-	uint32_t *idx[N_PROBES], cnt[N_PROBES] = { 0 }, r, i, j, m, union_mask, lo, hi;
-	const struct sample *s;
-	uint64_t checked = 0;
+	uint32_t i;
+
+	h->chg = chg;
+	for (i = 0; i < N_PROBES; i++) {
+		h->idx[i] = malloc(sizeof(uint32_t) * (n_chg + 1));
+		assert_non_null(h->idx[i]);
+		h->cnt[i] = 0;
+	}
+	for (i = 0; i < n_chg; i++) {
+		assert_true(chg[i].probe < N_PROBES);
+		h->idx[chg[i].probe][h->cnt[chg[i].probe]++] = i;
+	}
+}
+
+static void
+history_free(struct history *h)
+{
+	unsigned int i;
 
 	for (i = 0; i < N_PROBES; i++)
-		idx[i] = malloc(sizeof(uint32_t) * (n_chg + 1));
-	for (i = 0; i < n_chg; i++)
-		idx[chg[i].probe][cnt[chg[i].probe]++] = i;
-	for (r = 0; r < N_READERS; r++) {
-		for (j = 0; j < race->n_log[r]; j++) {
-			s = &race->log[r][j];
-			/* The state at s1, then every change up to s2 + 1 (the op in flight). */
-			lo = 0;
-			hi = cnt[s->probe];
-			while (lo < hi) {
-				m = (lo + hi) / 2;
-				if (chg[idx[s->probe][m]].seq <= s->s1)
-					lo = m + 1;
-				else
-					hi = m;
-			}
-			union_mask = lo == 0 ? initial[s->probe] : chg[idx[s->probe][lo - 1]].mask;
-			for (m = lo; m < cnt[s->probe] && chg[idx[s->probe][m]].seq <= s->s2 + 1; m++)
-				union_mask |= chg[idx[s->probe][m]].mask;
-			if (s->answer == NONE ? (union_mask & NO_NONHOST) == 0 :
-					(union_mask >> cpeer_bit(s->answer) & 1) == 0)
-				fail_msg("reader %u probe %u seq [%u, %u]: answer %u, allowed mask %#x",
-					r, s->probe, s->s1, s->s2, s->answer, union_mask);
-			checked++;
-		}
+		free(h->idx[i]);
+}
+
+/*
+ * Whether s->answer is allowed: the states of the probe during the lookup are
+ * the one after the last change with seq <= s1, then every change with seq up
+ * to s2 + 1 (the operation in flight when s2 was read). A peer id must be one
+ * that owned a covering prefix in one of them; "no peer" must be reachable
+ * level by level (see struct pstate). Anything else is wrong.
+ */
+static bool
+sample_ok(const struct history *h, const struct sample *s)
+{
+	const uint32_t *idx = h->idx[s->probe];
+	uint32_t lo = 0, hi = h->cnt[s->probe], m, owners;
+	const struct pstate *st;
+	unsigned int stage = 0;
+	int bit;
+
+	while (lo < hi) {
+		m = (lo + hi) / 2;
+		if (h->chg[idx[m]].seq <= s->s1)
+			lo = m + 1;
+		else
+			hi = m;
 	}
-	print_message("%llu concurrent lookups checked against %u ownership changes\n",
-		(unsigned long long)checked, n_chg);
-	for (i = 0; i < N_PROBES; i++)
-		free(idx[i]);
+	st = lo == 0 ? &h->initial[s->probe] : &h->chg[idx[lo - 1]].st;
+	owners = 0;
+	for (m = lo;; m++) {
+		owners |= st->owners;
+		if (stage == 0 && !st->host)
+			stage = 1;
+		if (stage == 1 && !st->mid)
+			stage = 2;
+		if (stage == 2 && !st->dflt)
+			stage = 3;
+		if (m >= h->cnt[s->probe] || h->chg[idx[m]].seq > s->s2 + 1)
+			break;
+		st = &h->chg[idx[m]].st;
+	}
+	if (s->answer == NONE)
+		return stage == 3;
+	bit = cpeer_index(s->answer);
+	return bit >= 0 && (owners >> bit & 1) != 0;
+}
+
+/* Returns the number of wrong answers in log (the first few are printed). */
+static uint64_t
+check_samples(const struct history *h, const struct sample *log, uint32_t n, bool quiet)
+{
+	uint64_t wrong = 0;
+	uint32_t j;
+
+	for (j = 0; j < n; j++) {
+		if (sample_ok(h, &log[j]))
+			continue;
+		if (!quiet && wrong < 5)
+			print_error("sample %u probe %u seq [%u, %u]: answer %#x not allowed\n", j,
+				log[j].probe, log[j].s1, log[j].s2, log[j].answer);
+		wrong++;
+	}
+	return wrong;
+}
+
+/* The checker on a hand-made history: it accepts what a lookup may see and nothing else. */
+static void
+test_checker_rejects_wrong_answers(void **state)
+{
+	static const struct change chg[] = {
+		{ .seq = 3, .probe = 1, .st = { .owners = 1 << 4, .mid = true } },
+		{ .seq = 3, .probe = 2, .st = { .owners = 1 << 6, .host = true } },
+		{ .seq = 5, .probe = 0, .st = { .owners = 1 << 3 | 1 << 7, .host = true,
+			.mid = true } },
+		{ .seq = 9, .probe = 0, .st = { 0 } },
+	};
+	static const struct {
+		struct sample s;
+		bool ok;
+	} cases[] = {
+		/* Peer ids below 14 are cpeers[id]. */
+		/* probe 0: peer 3 by a /24 from the start, peer 7 by a /32 from op 5. */
+		{ { 1, 2, 3, 0 }, true },
+		{ { 1, 2, 7, 0 }, false },		/* op 5 had not started by s2 + 1 */
+		{ { 1, 4, 7, 0 }, true },		/* op 5 in flight */
+		{ { 6, 6, 7, 0 }, true },
+		{ { 1, 2, NONE, 0 }, false },
+		{ { 6, 7, NONE, 0 }, false },
+		{ { 6, 8, NONE, 0 }, true },		/* op 9 removed both in flight */
+		{ { 9, 12, 3, 0 }, false },
+		{ { 9, 12, NONE, 0 }, true },
+		/* ids no test peer has: garbage, flag bits, an unrelated peer */
+		{ { 1, 2, 0xdeadbeef, 0 }, false },
+		{ { 1, 2, 1u << 31, 0 }, false },
+		{ { 1, 2, 1u << 31 | 3, 0 }, false },
+		{ { 1, 2, 31, 0 }, false },
+		{ { 1, 2, 14, 0 }, false },
+		{ { 1, 2, WG_PEERS_MAX_ID, 0 }, false },
+		{ { 1, 2, NONE - 1, 0 }, false },
+		{ { 1, 2, 4, 0 }, false },		/* a test peer, but of another probe */
+		/*
+		 * probe 1: a host route (peer 2) replaced by a /24 (peer 4) in op 3:
+		 * each level had a route whenever it was read, so never "no peer".
+		 */
+		{ { 0, 4, 2, 1 }, true },
+		{ { 0, 4, 4, 1 }, true },
+		{ { 0, 4, NONE, 1 }, false },
+		/* probe 2: the reverse; a host miss, then an LPM miss: "no peer" can happen. */
+		{ { 0, 4, NONE, 2 }, true },
+		{ { 0, 1, NONE, 2 }, false },
+		{ { 3, 4, NONE, 2 }, false },
+	};
+	struct sample log[RTE_DIM(cases)];
+	struct history h;
+	uint64_t want_wrong = 0;
+	unsigned int i;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.initial[0] = (struct pstate){ .owners = 1 << 3, .mid = true };
+	h.initial[1] = (struct pstate){ .owners = 1 << 2, .host = true };
+	h.initial[2] = (struct pstate){ .owners = 1 << 5, .mid = true };
+	history_init(&h, chg, RTE_DIM(chg));
+	for (i = 0; i < RTE_DIM(cases); i++) {
+		log[i] = cases[i].s;
+		if (sample_ok(&h, &log[i]) != cases[i].ok)
+			fail_msg("case %u: checker says %s", i, cases[i].ok ? "wrong" : "right");
+		want_wrong += !cases[i].ok;
+	}
+	assert_int_equal(check_samples(&h, log, RTE_DIM(cases), true), want_wrong);
+	history_free(&h);
+}
+
+/* Wrong answers planted in a real log are all found. */
+static void
+check_planted(const struct history *h, const struct sample *log, uint32_t n)
+{
+	static const uint32_t bad[] = { 0xdeadbeef, 1u << 31, 1u << 31 | 3, 31, 14,
+		WG_PEERS_MAX_ID, NONE - 1 };
+	struct sample *copy;
+	uint32_t i;
+
+	n = RTE_MIN(n, 100000u);
+	copy = malloc(sizeof(*copy) * n);
+	assert_non_null(copy);
+	for (i = 0; i < n; i++) {
+		copy[i] = log[i];
+		copy[i].answer = bad[i % RTE_DIM(bad)];
+	}
+	assert_int_equal(check_samples(h, copy, n, true), n);
+	free(copy);
 }
 
 static void
@@ -913,19 +1263,22 @@ test_concurrent_readers(void **state)
 		.v4_hosts = 1024, .v6_groups = 1024, .v6_hosts = 1024 };
 	static struct universe u;
 	static struct race race;
-	uint32_t initial[N_PROBES], mask[N_PROBES], n_chg = 0, ops = 0, owner;
+	static struct history h;
+	struct pstate cur[N_PROBES], st;
+	uint32_t n_chg = 0, ops = 0, owner, r;
 	pthread_t th[N_READERS];
 	struct timespec t0, now;
 	struct change *chg;
 	unsigned int i, k, p;
-	uint64_t affected;
+	uint64_t affected, checked = 0, none = 0;
 
 	(void)state;
 	memset(&race, 0, sizeof(race));
+	memset(&h, 0, sizeof(h));
 	race.t = make_table(&params);
 	build_universe(&race, &u);
 	for (p = 0; p < N_PROBES; p++)
-		initial[p] = mask[p] = probe_mask(&u, p);
+		h.initial[p] = cur[p] = probe_state(&u, p);
 	chg = malloc(sizeof(*chg) * MAX_CHANGES);
 	assert_non_null(chg);
 	for (i = 0; i < N_READERS; i++) {
@@ -959,26 +1312,36 @@ test_concurrent_readers(void **state)
 		}
 		ops++;
 		for (p = 0; p < N_PROBES; p++) {
-			uint32_t m;
-
 			if ((affected >> p & 1) == 0)
 				continue;
-			m = probe_mask(&u, p);
-			if (m != mask[p]) {
-				mask[p] = m;
-				chg[n_chg++] = (struct change){ .seq = ops, .probe = p, .mask = m };
+			st = probe_state(&u, p);
+			if (!pstate_equal(&st, &cur[p])) {
+				cur[p] = st;
+				chg[n_chg++] = (struct change){ .seq = ops, .probe = p, .st = st };
 			}
 		}
 		__atomic_store_n(&race.seq, ops, __ATOMIC_RELEASE);
+		/* The next operation's stores are not seen before this seq. */
+		__atomic_thread_fence(__ATOMIC_RELEASE);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 < RUN_MS &&
 		n_chg + N_PROBES < MAX_CHANGES);
 	__atomic_store_n(&race.stop, true, __ATOMIC_RELEASE);
 	for (i = 0; i < N_READERS; i++)
 		pthread_join(th[i], NULL);
-	print_message("writer: %u operations\n", ops);
+	print_message("writer: %u operations, %u state changes of the probes\n", ops, n_chg);
 	assert_true(race.n_log[0] > 0 && race.n_log[1] > 0);
-	check_samples(&race, chg, n_chg, initial);
+	history_init(&h, chg, n_chg);
+	for (r = 0; r < N_READERS; r++) {
+		assert_int_equal(check_samples(&h, race.log[r], race.n_log[r], false), 0);
+		checked += race.n_log[r];
+		for (i = 0; i < race.n_log[r]; i++)
+			none += race.log[r][i].answer == NONE;
+	}
+	print_message("%llu concurrent lookups checked (%llu answered no peer)\n",
+		(unsigned long long)checked, (unsigned long long)none);
+	check_planted(&h, race.log[0], race.n_log[0]);
+	history_free(&h);
 	for (i = 0; i < N_READERS; i++)
 		free(race.log[i]);
 	free(chg);
@@ -992,6 +1355,7 @@ main(void)
 		cmocka_unit_test(test_edge_cases),
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_random_vs_naive),
+		cmocka_unit_test(test_checker_rejects_wrong_answers),
 		cmocka_unit_test(test_concurrent_readers),
 	};
 	char prefix[64];
@@ -1013,6 +1377,9 @@ main(void)
 	rcu = rte_zmalloc(NULL, sz, RTE_CACHE_LINE_SIZE);
 	if (rcu == NULL || rte_rcu_qsbr_init(rcu, N_READERS) != 0)
 		return 1;
+	/* e.g. WG_TEST_ONLY=test_random_vs_naive */
+	if (getenv("WG_TEST_ONLY") != NULL)
+		cmocka_set_test_filter(getenv("WG_TEST_ONLY"));
 	ret = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_free(rcu);
 	rte_eal_cleanup();

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +62,10 @@ write_file(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
-static int
-setup(void **state)
+/* The files the cases name, relative to the current directory. */
+static void
+make_fixtures(void)
 {
-	(void)state;
-	if (mkdtemp(dir) == NULL || chdir(dir) != 0)
-		return -1;
 	mkdir("keys", 0700);
 	mkdir("keys/dir.key", 0700);
 	mkdir("inc", 0700);
@@ -88,6 +87,15 @@ setup(void **state)
 	write_file("sub/s.yaml", "version: 1\ninterface:\n  private-key-file: wg0.key\n"
 		"  listen-port: 1\n" PORTS "include: [t.yaml]\n");
 	write_file("sub/t.yaml", "peers:\n  - public-key: " PUB1 "\n");
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL || chdir(dir) != 0)
+		return -1;
+	make_fixtures();
 	return 0;
 }
 
@@ -140,22 +148,10 @@ error_lines(const char *s)
 	return n;
 }
 
-/* The last line of s, without its newline. */
-static const char *
-last_line(char *s)
-{
-	size_t n = strlen(s);
-	char *p;
-
-	if (n > 0 && s[n - 1] == '\n')
-		s[--n] = '\0';
-	p = strrchr(s, '\n');
-	return p != NULL ? p + 1 : s;
-}
-
 struct bad_case {
 	const char *yaml;
 	const char *error;
+	const char *warnings;	/* lines printed before the error, or NULL */
 };
 
 static const struct bad_case bad_cases[] = {
@@ -242,7 +238,9 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD PEER1 "    allowed-ips: [10.1.0.0/16]\n" PEER2 "    allowed-ips:\n"
 	  "      - 10.2.0.0/16\n      - 10.1.2.3/16\n",
 	  "c.yaml:14:9: peers[1].allowed-ips[1]: '10.1.2.3/16' is already allowed for the peer "
-	  "at c.yaml:9:5" },
+	  "at c.yaml:9:5",
+	  "c.yaml:14:9: warning: peers[1].allowed-ips[1]: '10.1.2.3/16' has host bits set, "
+	  "using 10.1.0.0/16\n" },
 	{ HEAD PEER1 "    allowed-ips: [\"fd00::/64\", \"FD00:0::/64\"]\n",
 	  "c.yaml:10:32: peers[0].allowed-ips[1]: 'FD00:0::/64' is listed twice" },
 	{ HEAD PEER1 "    endpoint: 1.2.3.4\n",
@@ -352,6 +350,17 @@ static const struct bad_case bad_cases[] = {
 	  "c.yaml:3:10: (root): invalid input: invalid leading UTF-8 octet" },
 };
 
+/* Everything a bad case prints: its warnings, then its one error line. */
+static char *
+expected_stderr(const struct bad_case *c)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s%s\n", c->warnings != NULL ? c->warnings : "", c->error) < 0)
+		fail_msg("out of memory");
+	return s;
+}
+
 static void
 test_bad_configs(void **state)
 {
@@ -363,12 +372,14 @@ test_bad_configs(void **state)
 		char *msgs = NULL;
 		int rc = load_text(bad_cases[i].yaml, &conf, &msgs);
 
+		char *want = expected_stderr(&bad_cases[i]);
+
 		if (rc != -1 || conf != NULL || error_lines(msgs) != 1 ||
-				strcmp(last_line(msgs), bad_cases[i].error) != 0) {
-			print_error("case %zu: rc %d, got\n%s\nexpected\n%s\n", i, rc, msgs,
-				bad_cases[i].error);
+				strcmp(msgs, want) != 0) {
+			print_error("case %zu: rc %d, got\n%sexpected\n%s", i, rc, msgs, want);
 			failed++;
 		}
+		free(want);
 		free(msgs);
 	}
 	assert_int_equal(failed, 0);
@@ -413,29 +424,43 @@ repeat(const char *head, char c, size_t n, const char *tail)
 	return s;
 }
 
+/* Cases with a 1 MiB line, built at run time: the text is malloc'd into c->yaml. */
+enum { N_LONG_CASES = 2 };
+
+static void
+long_case(unsigned int i, struct bad_case *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (i == 0) {
+		c->yaml = repeat(HEAD PEER1 "    name: ", 'a', 1 << 20, "\n");
+		c->error = "c.yaml:10:11: peers[0].name: a name is 1 to 64 printable characters";
+	} else {
+		/* A 1 MiB key: libyaml refuses simple keys over 1024 characters, at their end. */
+		c->yaml = repeat("version: 1\n", 'k', 1 << 20, ": 1\n");
+		c->error = "c.yaml:2:1048577: (root): syntax error: could not find expected ':' "
+			"while scanning a simple key";
+	}
+}
+
 static void
 test_long_lines(void **state)
 {
-	char *text = repeat(HEAD PEER1 "    name: ", 'a', 1 << 20, "\n");
+	struct bad_case c;
 	struct wg_conf *conf;
-	char *msgs = NULL;
+	char *msgs, *want;
+	unsigned int i;
 
 	(void)state;
-	assert_int_equal(load_text(text, &conf, &msgs), -1);
-	assert_string_equal(last_line(msgs),
-		"c.yaml:10:11: peers[0].name: a name is 1 to 64 printable characters");
-	free(msgs);
-	free(text);
-
-	/* A 1 MiB key: libyaml refuses simple keys over 1024 characters, at their end. */
-	text = repeat("version: 1\n", 'k', 1 << 20, ": 1\n");
-	assert_int_equal(load_text(text, &conf, &msgs), -1);
-	assert_int_equal(error_lines(msgs), 1);
-	assert_string_equal(last_line(msgs),
-		"c.yaml:2:1048577: (root): syntax error: could not find expected ':' "
-		"while scanning a simple key");
-	free(msgs);
-	free(text);
+	for (i = 0; i < N_LONG_CASES; i++) {
+		long_case(i, &c);
+		msgs = NULL;
+		assert_int_equal(load_text(c.yaml, &conf, &msgs), -1);
+		want = expected_stderr(&c);
+		assert_string_equal(msgs, want);
+		free(want);
+		free(msgs);
+		free((char *)c.yaml);
+	}
 }
 
 static void
@@ -450,8 +475,9 @@ test_missing_file(void **state)
 	assert_int_equal(wg_config_load("nonexistent.yaml", &conf, err), -1);
 	assert_int_equal(wg_config_load("keys", &conf, err), -1);
 	fclose(err);
-	assert_string_equal(msgs, "nonexistent.yaml: cannot read: No such file or directory\n"
-		"keys: cannot read: Is a directory\n");
+	assert_string_equal(msgs,
+		"nonexistent.yaml:1:1: (root): cannot read: No such file or directory\n"
+		"keys:1:1: (root): cannot read: Is a directory\n");
 	free(msgs);
 }
 
@@ -900,8 +926,48 @@ test_example(void **state)
 	wg_config_free(c);
 }
 
+static void
+dump_case(unsigned int n, const struct bad_case *c)
+{
+	char name[32], *want = expected_stderr(c);
+
+	snprintf(name, sizeof(name), "cases/%03u.yaml", n);
+	write_file(name, c->yaml);
+	snprintf(name, sizeof(name), "cases/%03u.err", n);
+	write_file(name, want);
+	free(want);
+}
+
+/*
+ * --dump DIR: write the fixtures and every bad case (cases/NNN.yaml, to be
+ * loaded as c.yaml from DIR, and cases/NNN.err, its exact stderr) for
+ * tests/integration/test_bad_configs.sh, which runs the real binary on them.
+ */
+static int
+dump(const char *out)
+{
+	unsigned int n = 0, i;
+	struct bad_case c;
+
+	if ((mkdir(out, 0700) != 0 && errno != EEXIST) || chdir(out) != 0 ||
+			mkdir("cases", 0700) != 0) {
+		perror(out);
+		return 1;
+	}
+	make_fixtures();
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		dump_case(n++, &bad_cases[i]);
+	for (i = 0; i < N_LONG_CASES; i++) {
+		long_case(i, &c);
+		dump_case(n++, &c);
+		free((char *)c.yaml);
+	}
+	printf("%u cases\n", n);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_configs),
@@ -921,5 +987,7 @@ main(void)
 		cmocka_unit_test(test_example),
 	};
 
+	if (argc == 3 && strcmp(argv[1], "--dump") == 0)
+		return dump(argv[2]);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

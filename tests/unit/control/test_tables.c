@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <rte_eal.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
+#include <sodium.h>
 
 #include "../test_eal.h"
 #include "control/config.h"
@@ -212,12 +214,134 @@ test_add_moves_and_remove_unroutes(void **state)
 	wg_config_free(conf);
 }
 
+/* n peers, each with an IPv4 /24 and /32 and an IPv6 /64 and /128. */
+static struct wg_conf *
+load_many(unsigned int n)
+{
+	static const char head[] =
+		"version: 1\n"
+		"interface:\n"
+		"  private-key: APAysu33+GnpIfo0+mV3IgSbWLPuoky0NCH7Sxg5Ok8=\n"
+		"  listen-port: 51820\n"
+		"ports:\n"
+		"  wan: { device: net_null0, address: [198.51.100.1/24] }\n"
+		"  lan: { device: net_null1, address: [10.0.0.1/24] }\n"
+		"peers:\n";
+	struct wg_conf *conf = NULL;
+	uint8_t key[32] = { 1, 2, 3 };
+	char b64[64], *text;
+	size_t len = 0, cap = sizeof(head) + (size_t)n * 200;
+	unsigned int i;
+
+	text = malloc(cap);
+	assert_non_null(text);
+	len = (size_t)snprintf(text, cap, "%s", head);
+	for (i = 0; i < n; i++) {
+		key[30] = (uint8_t)(i >> 8);
+		key[31] = (uint8_t)i;
+		sodium_bin2base64(b64, sizeof(b64), key, sizeof(key),
+			sodium_base64_VARIANT_ORIGINAL);
+		len += (size_t)snprintf(text + len, cap - len, "  - public-key: %s\n"
+			"    allowed-ips: [10.%u.%u.0/24, 172.16.%u.%u/32, \"fd00:%x::/64\", "
+			"\"fd01::%x/128\"]\n", b64, i >> 8, i & 255, i >> 8, i & 255, i, i);
+		assert_true(len < cap);
+	}
+	assert_int_equal(wg_config_load_buffer("many.yaml", text, len, 0, &conf, NULL), 0);
+	free(text);
+	assert_int_equal(conf->n_prefixes, 4 * n);
+	return conf;
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t
+heap_free(size_t *largest)
+{
+	struct rte_malloc_socket_stats st;
+
+	assert_int_equal(rte_malloc_get_socket_stats((int)rte_socket_id(), &st), 0);
+	if (largest != NULL)
+		*largest = st.greatest_free_size;
+	return st.heap_freesz_bytes;
+}
+
+/*
+ * Out of EAL memory at every stage of wg_tables_build(): a ballast leaves
+ * less room than the tables need, in steps. Each attempt either builds the
+ * tables or fails with -ENOMEM, leaves both pointers NULL and every byte and
+ * EAL name it took free again (the next attempt reuses the names); small
+ * rooms fail, enough room succeeds.
+ */
+static void
+test_out_of_memory(void **state)
+{
+	enum { STEPS = 24 };
+	struct wg_tables_params p = { .rcu = rcu, .name = "oom" };
+	struct wg_conf *conf = load_many(3000);
+	size_t before, need, largest, room, rooms[STEPS + 16];
+	unsigned int k, n_rooms = 0, failed = 0, built = 0;
+	struct wg_tables t;
+	void *ballast;
+	int ret;
+
+	(void)state;
+	before = heap_free(NULL);
+	assert_int_equal(wg_tables_build(&t, conf, &p), 0);
+	need = before - heap_free(NULL);
+	assert_int_equal(v4(&t, "10.11.183.9"), peer_of(&t, conf, 3000 - 1)->id);
+	wg_tables_free(&t);
+	assert_int_equal(heap_free(NULL), before);
+	/* Even steps up to need, then need less 4 KiB .. 64 MiB (the last allocations), more. */
+	for (k = 0; k < STEPS; k++)
+		rooms[n_rooms++] = need / STEPS * k;
+	for (k = 0; k < 15; k++)
+		rooms[n_rooms++] = need - ((size_t)4096 << k);
+	rooms[n_rooms++] = need + need / 4;
+	qsort(rooms, n_rooms, sizeof(rooms[0]), cmp_size);
+	for (k = 0; k < n_rooms; k++) {
+		room = rooms[k];
+		heap_free(&largest);
+		/* The heap's own headers take some of the largest free block. */
+		ballast = largest > room + 4096 ? rte_malloc("ballast", largest - room - 1024, 0) :
+			NULL;
+		assert_true(ballast != NULL || room + 4096 >= largest);
+		before = heap_free(NULL);
+		ret = wg_tables_build(&t, conf, &p);
+		if (ret == 0) {
+			assert_int_equal(v4(&t, "172.16.11.183"), peer_of(&t, conf, 3000 - 1)->id);
+			wg_tables_free(&t);
+			built++;
+		} else {
+			if (ret != -ENOMEM)
+				fail_msg("room %zu of %zu: %s", room, need, strerror(-ret));
+			assert_null(t.peers);
+			assert_null(t.allowedips);
+			assert_int_equal(built, 0);	/* less room than what once sufficed */
+			failed++;
+		}
+		assert_int_equal(heap_free(NULL), before);
+		rte_free(ballast);
+	}
+	print_message("tables need %zu bytes of EAL memory; %u attempts failed cleanly with "
+		"ENOMEM, %u built\n", need, failed, built);
+	assert_true(failed >= STEPS);
+	assert_true(built >= 1);
+	wg_config_free(conf);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_routes_every_prefix),
 		cmocka_unit_test(test_add_moves_and_remove_unroutes),
+		cmocka_unit_test(test_out_of_memory),
 	};
 	int ret;
 
