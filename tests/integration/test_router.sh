@@ -155,6 +155,21 @@ while True:
 print(json.dumps(objs[-1]))'
 }
 
+# ---- startup checks: a tunnel MTU the ports cannot carry is refused, clearly ----
+# interface.mtu 9000 needs 9080-byte outer packets; net_af_packet's frames are
+# 2048 bytes by default.
+sed 's/^  mtu: 1420$/  mtu: 9000/' "$TMP/wg.yaml" >"$TMP/big.yaml"
+RC=0
+WG_DPDK_UAPI_DIR="$TMP" timeout 30 ip netns exec "$NS_WG" "$WG_DPDK" --conf "$TMP/big.yaml" \
+	>"$TMP/big.log" 2>&1 || RC=$?
+if [ "$RC" -eq 3 ] && grep -q 'interface.mtu 9000 needs a port MTU of 9080' "$TMP/big.log"; then
+	ok "interface.mtu 9000 refused at start (exit 3, one clear line)"
+else
+	fail "interface.mtu 9000: exit status $RC"
+	cat "$TMP/big.log"
+fi
+rm -rf "/var/run/dpdk/$PREFIX"
+
 # ---- start ----
 WG_DPDK_UAPI_DIR="$TMP" ip netns exec "$NS_WG" "$WG_DPDK" --conf "$TMP/wg.yaml" >"$TMP/log" 2>&1 &
 PID=$!
