@@ -5,7 +5,8 @@
 #   [wan host ns] wh<pid> ==veth== wd<pid> [wg-dpdk ns] ld<pid> ==veth== lh<pid> [lan host ns]
 #
 # ARP / ND resolution of wg-dpdk's addresses from both hosts, ping (IPv4,
-# IPv6 global and link-local), TTL expiry and fragmentation-needed /
+# IPv6 global and link-local), the gratuitous ARP and unsolicited NAs sent at
+# start (seen in the LAN host's neighbour table), TTL expiry and fragmentation-needed /
 # packet-too-big on forwarded LAN packets, hostile packets counted under
 # their drop reason in /wg/stats (read with dpdk-telemetry.py), then SIGTERM
 # and exit status 0 (every mbuf back in the pool).
@@ -72,6 +73,15 @@ done
 in_wan sysctl -qw "net.ipv6.conf.wh$ID.accept_dad=0"
 in_lan sysctl -qw "net.ipv6.conf.lh$ID.accept_dad=0"
 in_wan ethtool -K "wh$ID" tx off >/dev/null
+# The LAN host takes neighbour entries from gratuitous ARP and unsolicited NA
+# (off by default; an untracked NA only on a forwarding interface, RFC 9131):
+# wg-dpdk's announcements at start are then visible there.
+in_lan sysctl -qw "net.ipv4.conf.lh$ID.arp_accept=1"
+UNTRACKED_NA=/proc/sys/net/ipv6/conf/all/accept_untracked_na
+if [ -e "$UNTRACKED_NA" ]; then
+	in_lan sysctl -qw "net.ipv6.conf.lh$ID.accept_untracked_na=1"
+	in_lan sysctl -qw "net.ipv6.conf.lh$ID.forwarding=1"
+fi
 in_lan ethtool -K "lh$ID" tx off >/dev/null
 ip -n "$NS_WAN" addr add 198.51.100.2/24 dev "wh$ID"
 ip -n "$NS_WAN" addr add 2001:db8:1::2/64 dev "wh$ID"
@@ -145,6 +155,21 @@ while True:
 print(json.dumps(objs[-1]))'
 }
 
+# ---- startup checks: a tunnel MTU the ports cannot carry is refused, clearly ----
+# interface.mtu 9000 needs 9080-byte outer packets; net_af_packet's frames are
+# 2048 bytes by default.
+sed 's/^  mtu: 1420$/  mtu: 9000/' "$TMP/wg.yaml" >"$TMP/big.yaml"
+RC=0
+WG_DPDK_UAPI_DIR="$TMP" timeout 30 ip netns exec "$NS_WG" "$WG_DPDK" --conf "$TMP/big.yaml" \
+	>"$TMP/big.log" 2>&1 || RC=$?
+if [ "$RC" -eq 3 ] && grep -q 'interface.mtu 9000 needs a port MTU of 9080' "$TMP/big.log"; then
+	ok "interface.mtu 9000 refused at start (exit 3, one clear line)"
+else
+	fail "interface.mtu 9000: exit status $RC"
+	cat "$TMP/big.log"
+fi
+rm -rf "/var/run/dpdk/$PREFIX"
+
 # ---- start ----
 WG_DPDK_UAPI_DIR="$TMP" ip netns exec "$NS_WG" "$WG_DPDK" --conf "$TMP/wg.yaml" >"$TMP/log" 2>&1 &
 PID=$!
@@ -159,6 +184,25 @@ if ! grep -qi "$WAN_MAC" "$TMP/ports"; then
 	cat "$TMP/log" "$TMP/ports"
 	echo "FAIL: no telemetry"
 	exit 1
+fi
+
+# ---- announcements at start ----
+# Nothing else makes the LAN host learn our MAC before it pings us (no gateway
+# on the LAN port, so no resolution from us either).
+announced() {
+	local n
+	for n in $(seq 30); do
+		ip -n "$NS_LAN" neigh show "$1" | grep -qi "$LAN_MAC" && return 0
+		sleep 0.1
+	done
+	ip -n "$NS_LAN" neigh show
+	return 1
+}
+check "gratuitous ARP (lan 10.0.0.1)" announced 10.0.0.1
+if [ -e "$UNTRACKED_NA" ]; then
+	check "unsolicited NA (lan fd00::1)" announced fd00::1
+	check "unsolicited NA (lan link-local)" announced "$LAN_LL"
+	in_lan sysctl -qw "net.ipv6.conf.lh$ID.forwarding=0"
 fi
 
 # ---- router duties ----

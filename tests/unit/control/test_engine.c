@@ -507,8 +507,13 @@ test_handshake_by_traffic(void **state)
 
 	(void)state;
 	assert_false(wg_peer_endpoint_read(b->peer, &ep));
+	/* The static-static DH waits for each peer's first handshake, not its adoption. */
+	assert_false(a->peer->handshake.ss_computed);
+	assert_false(b->peer->handshake.ss_computed);
 	p->hold = true;
 	send_data(p, A, 7);
+	assert_true(a->peer->handshake.ss_computed);
+	assert_false(b->peer->handshake.ss_computed);
 	/* Staged, and an initiation went out at once. */
 	assert_int_equal(wg_engine_staged_count(a->peer), 1);
 	assert_int_equal(a->sent[MESSAGE_HANDSHAKE_INITIATION], 1);
@@ -517,6 +522,7 @@ test_handshake_by_traffic(void **state)
 	/* B consumes it: response, keypair in `next`, endpoint learned. */
 	deliver_one(p);
 	assert_int_equal(b->last_hs, WG_HS_initiation);
+	assert_true(b->peer->handshake.ss_computed);
 	assert_int_equal(b->sent[MESSAGE_HANDSHAKE_RESPONSE], 1);
 	assert_true(wg_peer_endpoint_read(b->peer, &ep));
 	assert_int_equal(ep.port, a->addr.port);

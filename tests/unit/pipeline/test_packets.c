@@ -501,6 +501,46 @@ test_table(void **state)
 	assert_int_equal(rte_ring_count(dp->handshake_ring), 3);
 }
 
+/*
+ * The handshake ring is bounded (MAX_QUEUED_INCOMING_HANDSHAKES): filled by
+ * handshake messages the control lcore has not taken yet, one more is freed
+ * under handshake_ring_full and nothing else moves. Runs after test_table
+ * (three messages already queued); test_no_leak frees the queued ones.
+ */
+static void
+test_handshake_ring_full(void **state)
+{
+	struct wg_lcore_stats before, after;
+	uint8_t buf[2048];
+	unsigned int j, n;
+	size_t len;
+
+	(void)state;
+	memset(buf, 0, sizeof(buf));
+	len = b_init(buf);
+	assert_int_equal(rte_ring_get_capacity(dp->handshake_ring), MAX_QUEUED_INCOMING_HANDSHAKES);
+	wg_stats_read(w->lcore_id, &before);
+	n = MAX_QUEUED_INCOMING_HANDSHAKES - rte_ring_count(dp->handshake_ring);
+	for (j = 0; j < n; j++)
+		assert_null(feed(WG_WAN, buf, len));
+	wg_stats_read(w->lcore_id, &after);
+	assert_int_equal(after.cnt[WG_CNT_to_control] - before.cnt[WG_CNT_to_control], n);
+	assert_int_equal(after.drop[WG_DROP_handshake_ring_full],
+		before.drop[WG_DROP_handshake_ring_full]);
+	assert_true(rte_ring_full(dp->handshake_ring));
+
+	before = after;
+	for (j = 0; j < 5; j++)
+		assert_null(feed(WG_WAN, buf, len));
+	wg_stats_read(w->lcore_id, &after);
+	for (j = 0; j < WG_DROP_MAX; j++)
+		if (after.drop[j] - before.drop[j] != (j == WG_DROP_handshake_ring_full ? 5u : 0u))
+			fail_msg("full ring: drop %s moved by %" PRIu64, wg_stats_drop_name(j),
+				after.drop[j] - before.drop[j]);
+	assert_int_equal(after.cnt[WG_CNT_to_control], before.cnt[WG_CNT_to_control]);
+	assert_int_equal(rte_ring_count(dp->handshake_ring), MAX_QUEUED_INCOMING_HANDSHAKES);
+}
+
 static void
 test_answers(void **state)
 {
@@ -734,6 +774,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_handshake_ring_full),
 		cmocka_unit_test(test_ip4_cksum),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_events),
