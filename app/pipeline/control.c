@@ -689,21 +689,19 @@ start_keepalive(struct wg_peer *peer, void *arg)
 	return 0;
 }
 
-/* SIGHUP: read the file again and apply only the difference (reload.h). */
+/*
+ * SIGHUP: read the file again and apply only the difference (reload.h). The
+ * reload writes its one line: the summary, or why nothing changed.
+ */
 static void
 reload(struct wg_dp *dp)
 {
-	struct wg_reload_stats st;
-	char line[256];
-	int ret;
-
 	if (dp->engine == NULL || dp->conf_path == NULL || dp->confp == NULL)
 		return;
-	ret = wg_reload_file(dp->engine, &dp->tables, dp->conf_path, dp->confp, &st, stderr);
-	if (ret < 0)
-		return;		/* reported in one line; nothing changed */
-	wg_reload_summary(&st, line, sizeof(line));
-	fprintf(stderr, "wg-dpdk: reloaded %s: %s\n", dp->conf_path, line);
+	if (wg_reload_file(dp->engine, &dp->tables, dp->conf_path, dp->confp, NULL, stderr) < 0)
+		__atomic_fetch_add(&dp->reloads_refused, 1, __ATOMIC_RELAXED);	/* nothing changed */
+	else
+		__atomic_fetch_add(&dp->reloads, 1, __ATOMIC_RELAXED);
 }
 
 unsigned int
