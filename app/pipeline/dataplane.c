@@ -423,6 +423,8 @@ wg_dp_create(const struct wg_conf *conf)
 		fprintf(stderr, "wg-dpdk: out of memory\n");
 		return NULL;
 	}
+	snprintf(dp->ifname, sizeof(dp->ifname), "%s", conf->ifname);
+	dp->start_ns = wg_control_now_ns();
 	if (setup(dp, conf, dp->configured) != 0) {
 		wg_dp_destroy(dp);
 		return NULL;

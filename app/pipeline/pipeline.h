@@ -224,6 +224,8 @@ struct wg_dp {
 	struct wg_uapi *uapi;
 	const char *conf_path;		/* NULL: reload disabled (tests) */
 	struct wg_conf **confp;		/* the running configuration, replaced by a reload */
+	char ifname[16];		/* interface.name (a copy: reloads free the file) */
+	uint64_t start_ns;		/* wg_control_now_ns() at creation: uptime */
 	uint64_t reloads;		/* applied (telemetry reads them) */
 	uint64_t reloads_refused;	/* bad file or refused: nothing changed */
 };

@@ -539,6 +539,8 @@ static struct {
 	int page_ret;
 	struct wg_peer_info page[2];
 	uint32_t page_next;
+	int device_ret;
+	struct wg_device_info device;
 	uint32_t done;
 } q;
 
@@ -553,6 +555,7 @@ query_thread(void *arg)
 	q.by_key_ret[0] = wg_control_peer_query(dp, remote[0].pub, &q.one);
 	memset(unknown, 0x55, sizeof(unknown));
 	q.by_key_ret[1] = wg_control_peer_query(dp, unknown, &q.info[N_PEERS]);
+	q.device_ret = wg_control_device_query(dp, &q.device);
 	__atomic_store_n(&q.done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -604,6 +607,12 @@ test_queries(void **state)
 	assert_int_equal(q.by_key_ret[0], 0);
 	assert_int_equal(q.one.id, peer[0]->id);
 	assert_int_equal(q.by_key_ret[1], -ENOENT);
+	assert_int_equal(q.device_ret, 0);
+	assert_true(q.device.has_identity);
+	assert_memory_equal(q.device.public_key, conf.public_key, 32);
+	assert_int_equal(q.device.peers, N_PEERS);
+	assert_int_equal(q.device.listen_port, 51820);
+	assert_int_equal(wg_control_device_query(dp, NULL), -EINVAL);
 	/* Nobody polls: the query times out and is taken back; the next one works. */
 	assert_int_equal(wg_control_peers_query(dp, 0, &info, 1, &next, NULL), -ETIMEDOUT);
 	assert_int_equal(next, UINT32_MAX);
