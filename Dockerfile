@@ -42,7 +42,7 @@ RUN apt-get update \
 		libipsec-mb1 libyaml-0-2 libsodium23 libb2-1 libnuma1 \
 		librte-eal23 librte-ethdev23 librte-hash23 librte-kvargs23 librte-lpm23 \
 		librte-mbuf23 librte-mempool23 librte-meter23 librte-net23 librte-rcu23 \
-		librte-ring23 librte-telemetry23 \
+		librte-ring23 librte-telemetry23 librte-pdump23 \
 		librte-mempool-ring23 librte-bus-pci23 librte-bus-vdev23 \
 		librte-net-tap23 librte-net-af-packet23 librte-net-memif23 librte-net-ring23 \
 		librte-net-null23 \

@@ -70,6 +70,15 @@
 #	it_snmp NS PROTO FIELD          -> a counter of /proc/net/snmp in NS (e.g. Udp InDatagrams)
 #	it_if_stat NS IF STAT           -> /sys/class/net/IF/statistics/STAT (e.g. rx_packets)
 #	it_proc_cpu_ticks PID           -> utime + stime of PID (all threads) in clock ticks
+#	it_telemetry PREFIX CMD         -> the JSON answer of dpdk-telemetry.py -f PREFIX to CMD
+#	                                ({"CMD": ...}, one line; "{}" when none came)
+#	it_tel_field FILE PATH          -> a field of an it_telemetry answer saved in FILE, under
+#	                                the command's key (PATH like rx_bytes or endpoint.1)
+#	it_wgdpdk_start TAG NS PREFIX WG_DPDK CONF [ENV=VALUE...]
+#	                                start WG_DPDK --conf CONF in NS (WG_DPDK_IDLE=1 and the
+#	                                ENV given), output $IT_DIR/TAG.log, wait for telemetry
+#	                                (/wg/ports) on file prefix PREFIX; sets IT_LAST_PID
+#	it_hugepages_free_mb            -> free hugepage memory in MiB (default page size)
 #
 # wgpkt.py beside this file crafts and sends hostile WireGuard packets: run
 # "$IT_PY" "$IT_WGPKT" -h.
@@ -468,4 +477,53 @@ it_proc_cpu_ticks() {
 	s=${s##*) }
 	# After "comm": state=1 ... utime=12 stime=13 (fields 14 and 15 of the full line).
 	awk '{ print $12 + $13 }' <<<"$s"
+}
+
+it_telemetry() {
+	echo "$2" | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null |
+		"$IT_PY" -c '
+import json, sys
+text = sys.stdin.read()
+# The connection banner, then one JSON object per command: keep the last.
+objs, dec, i = [], json.JSONDecoder(), 0
+while True:
+	j = text.find("{", i)
+	if j < 0:
+		break
+	try:
+		obj, end = dec.raw_decode(text, j)
+	except ValueError:
+		i = j + 1
+		continue
+	objs.append(obj)
+	i = end
+print(json.dumps(objs[-1]) if objs else "{}")'
+}
+
+it_tel_field() {
+	"$IT_PY" - "$1" "$2" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+v = v[next(iter(v))]
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)
+PY
+}
+
+it_wgdpdk_start() {
+	local tag=$1 ns=$2 prefix=$3 exe=$4 conf=$5 pid
+	shift 5
+	it_defer rm -rf "/var/run/dpdk/$prefix"
+	it_spawn "$tag" "$ns" env WG_DPDK_IDLE=1 "$@" "$exe" --conf "$conf"
+	pid=$IT_LAST_PID
+	it_wait_for "[ -S /var/run/dpdk/$prefix/dpdk_telemetry.v2 ] || ! kill -0 $pid" 30 &&
+		kill -0 "$pid" 2>/dev/null || { it_log "wg-dpdk ($tag) did not start"; return 1; }
+	it_wait_for "it_telemetry '$prefix' /wg/ports | grep -q wan_mac" 10 || return 1
+	IT_LAST_PID=$pid
+}
+
+it_hugepages_free_mb() {
+	awk '$1 == "HugePages_Free:" { n = $2 } $1 == "Hugepagesize:" { kb = $2 }
+		END { print int(n * kb / 1024) }' /proc/meminfo
 }
