@@ -60,7 +60,11 @@
 #	                                wg set peer (ENDPOINT "-" = none, ALLOWED comma list)
 #	it_wg_counters NS IFNAME PEER   -> "RX TX" bytes of peer PEER (public key) from wg show dump
 #	it_wg_handshake NS IFNAME PEER  -> latest-handshake time of PEER (0 = none)
+#	it_wg_field NS IFNAME PEER N    -> field N of PEER's line in wg show IFNAME dump (NS "-":
+#	                                here; 1 key, 2 psk, 3 endpoint, 4 allowed IPs, 5 handshake,
+#	                                6 rx, 7 tx, 8 keepalive); fails when PEER is absent
 #	it_ping NS ADDR [COUNT]         ping from NS (0.2 s interval, bounded), 0 if all answered
+#	it_ping_fails NS ADDR           0 if two pings from NS (1 s timeout each) all go unanswered
 #	it_iperf_tcp NS_SERVER ADDR NS_CLIENT SECONDS [BW [IPERF3_ARGS...]]
 #	it_iperf_udp NS_SERVER ADDR NS_CLIENT SECONDS [BW [LEN [IPERF3_ARGS...]]]
 #	                                iperf3 server in NS_SERVER, client in NS_CLIENT to ADDR
@@ -403,6 +407,20 @@ it_wg_counters() {
 it_wg_handshake() {
 	ip netns exec "$1" wg show "$2" dump |
 		awk -v p="$3" 'NR > 1 && $1 == p { print $5; f = 1 } END { exit !f }'
+}
+
+it_wg_field() {
+	local ns=$1
+	shift
+	if [ "$ns" = - ]; then wg show "$1" dump; else ip netns exec "$ns" wg show "$1" dump; fi |
+		awk -F'\t' -v p="$2" -v n="$3" 'NR > 1 && $1 == p { print $n; f = 1 } END { exit !f }'
+}
+
+it_ping_fails() {
+	local rc=0
+	it_log "+ (must fail) ping $2 from $1"
+	timeout 8 ip netns exec "$1" ping -n -q -c 2 -i 0.2 -W 1 "$2" >>"$IT_LOG" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ]
 }
 
 it_ping() {
