@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# wg-dpdk in a container (docs-draft/operations.md, "Container"):
+# wg-dpdk in a container (README.md, "The container"; not exercised by CI):
 #
 #   docker build -t wg-dpdk .
 #   docker run --rm -it --privileged --network host \
@@ -50,6 +50,7 @@ RUN apt-get update \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /home/builder/build/app/wg-dpdk /usr/bin/wg-dpdk
 COPY conf/peers.yaml /usr/share/doc/wg-dpdk/peers.yaml.example
+COPY README.md /usr/share/doc/wg-dpdk/README.md
 # The UAPI socket (wg show / wg set from the host) lives here.
 VOLUME ["/var/run/wireguard"]
 STOPSIGNAL SIGTERM
