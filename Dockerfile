@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# wg-dpdk in a container (docs-draft/operations.md, "Container"):
+# wg-dpdk in a container (README.md, "The container"; not exercised by CI):
 #
 #   docker build -t wg-dpdk .
 #   docker run --rm -it --privileged --network host \
@@ -42,7 +42,7 @@ RUN apt-get update \
 		libipsec-mb1 libyaml-0-2 libsodium23 libb2-1 libnuma1 \
 		librte-eal23 librte-ethdev23 librte-hash23 librte-kvargs23 librte-lpm23 \
 		librte-mbuf23 librte-mempool23 librte-meter23 librte-net23 librte-rcu23 \
-		librte-ring23 librte-telemetry23 \
+		librte-ring23 librte-telemetry23 librte-pdump23 \
 		librte-mempool-ring23 librte-bus-pci23 librte-bus-vdev23 \
 		librte-net-tap23 librte-net-af-packet23 librte-net-memif23 librte-net-ring23 \
 		librte-net-null23 \
@@ -50,6 +50,7 @@ RUN apt-get update \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /home/builder/build/app/wg-dpdk /usr/bin/wg-dpdk
 COPY conf/peers.yaml /usr/share/doc/wg-dpdk/peers.yaml.example
+COPY README.md /usr/share/doc/wg-dpdk/README.md
 # The UAPI socket (wg show / wg set from the host) lives here.
 VOLUME ["/var/run/wireguard"]
 STOPSIGNAL SIGTERM

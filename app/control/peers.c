@@ -329,3 +329,10 @@ wg_peers_reclaim(struct wg_peers *t)
 {
 	rte_rcu_qsbr_dq_reclaim(t->dq, ~0u, NULL, NULL, NULL);
 }
+
+uint32_t
+wg_peers_room(struct wg_peers *t)
+{
+	wg_peers_reclaim(t);
+	return t->n_free + (t->max_peers - t->next_unused);
+}

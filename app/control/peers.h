@@ -118,4 +118,11 @@ uint32_t wg_peers_count(const struct wg_peers *t);
 /* Writer side: free what finished its grace period (non-blocking). */
 void wg_peers_reclaim(struct wg_peers *t);
 
+/*
+ * Writer side: how many peers can be added now, after reclaiming what
+ * finished its grace period. A peer removed later gives its id back only
+ * after its own grace period, so removals do not add to this.
+ */
+uint32_t wg_peers_room(struct wg_peers *t);
+
 #endif

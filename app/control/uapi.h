@@ -15,9 +15,13 @@
  *
  * Set requests are parsed and validated completely before anything changes:
  * a malformed request changes nothing and is answered errno=EINVAL (bad key
- * or value) or errno=EPROTO (not key=value, truncated). Errors that only
- * appear while applying (a full table: ENOSPC, ENOMEM) stop there, with the
- * operations before them applied, as in the kernel and wireguard-go.
+ * or value) or errno=EPROTO (not key=value, truncated). A request that
+ * would create more peers than the peer table has room for (ids of peers
+ * removed by the same request count as taken: they come back after a grace
+ * period) is answered errno=ENOSPC before anything changes. Errors that only
+ * appear while applying (the allowed-IPs tables full: ENOSPC; ENOMEM) still
+ * stop there, with the operations before them applied, as in the kernel and
+ * wireguard-go.
  * Reply errno values are positive errno.h numbers, as the cross-platform
  * specification says (wg(8) exits 1 on any non-zero value).
  *

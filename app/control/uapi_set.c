@@ -15,6 +15,7 @@
 #include "control/tables.h"
 #include "control/uapi_internal.h"
 #include "crypto/ct.h"
+#include "crypto/x25519.h"
 
 enum {
 	KEY_LEN = 32,
@@ -529,11 +530,84 @@ apply_peer(struct wg_uapi_dev *u, const struct set_req *r, const struct peer_op 
 	return 0;
 }
 
+/* ---- set: room for the request, before anything changes ---- */
+
+static const struct set_req *sort_req;	/* qsort has no context argument */
+
+static int
+op_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = memcmp(sort_req->peers[x].public_key, sort_req->peers[y].public_key, KEY_LEN);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/* The device's public key once the request's private key applies; false: none. */
+static bool
+own_key_after(struct wg_uapi_dev *u, const struct set_req *r, uint8_t own[KEY_LEN])
+{
+	if (!r->has_private_key)
+		return wg_engine_public_key(u->engine, own);
+	return !wg_ct_is_zero(r->private_key, KEY_LEN) && wg_x25519_public(own, r->private_key);
+}
+
+/*
+ * The peers the request creates, replayed in order per public key (a key
+ * may appear more than once): an op creates a peer when the key is absent
+ * at that point and the op neither removes nor is update_only. ENOSPC when
+ * they do not fit the peer table, so that a request fails before its first
+ * change instead of half-way (ids of removed peers come back only after a
+ * grace period: they do not count).
+ */
+static int
+check_room(struct wg_uapi_dev *u, const struct set_req *r)
+{
+	uint8_t own[KEY_LEN];
+	bool has_own, present = false;
+	size_t i, *order, adds = 0;
+	const struct peer_op *op;
+
+	if (r->n_peers == 0)
+		return 0;
+	order = malloc(r->n_peers * sizeof(*order));
+	if (order == NULL)
+		return ENOMEM;
+	for (i = 0; i < r->n_peers; i++)
+		order[i] = i;
+	sort_req = r;
+	qsort(order, r->n_peers, sizeof(*order), op_cmp);
+	has_own = own_key_after(u, r, own);
+	for (i = 0; i < r->n_peers; i++) {
+		op = &r->peers[order[i]];
+		if (i == 0 || memcmp(op->public_key, r->peers[order[i - 1]].public_key, KEY_LEN) != 0)
+			present = !r->replace_peers &&
+				wg_peers_lookup(u->tables->peers, op->public_key) != NULL;
+		if (has_own && wg_ct_equal(own, op->public_key, KEY_LEN))
+			continue;
+		if (op->remove) {
+			present = false;
+		} else if (!present && !op->update_only) {
+			present = true;
+			adds++;
+		}
+	}
+	free(order);
+	wg_memzero(own, sizeof(own));
+	return adds > wg_peers_room(u->tables->peers) ? ENOSPC : 0;
+}
+
 static int
 apply_set(struct wg_uapi_dev *u, const struct set_req *r)
 {
 	size_t i;
 	int ret;
+
+	ret = check_room(u, r);
+	if (ret != 0)
+		return ret;
 
 	if (r->has_listen_port && r->listen_port != u->listen_port) {
 		if (u->set_listen_port == NULL)

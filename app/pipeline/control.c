@@ -541,14 +541,17 @@ wg_control_engine_stats(struct wg_engine_stats *out)
  */
 enum { QUERY_IDLE, QUERY_POSTED, QUERY_SERVING, QUERY_DONE };
 
+enum query_kind { QUERY_PEERS, QUERY_PEER, QUERY_DEVICE };
+
 static struct {
 	pthread_mutex_t lock;
 	uint32_t state;
-	bool by_key;
+	enum query_kind kind;
 	uint8_t key[32];
 	uint32_t start;
 	unsigned int max;
 	struct wg_peer_info *out;
+	struct wg_device_info *device;
 	int result;
 	uint32_t next;
 	uint32_t total;
@@ -577,6 +580,16 @@ peer_info(const struct wg_peer *peer, struct wg_peer_info *out)
 		snprintf(out->name, sizeof(out->name), "%s", peer->name);
 }
 
+static void
+device_info(const struct wg_dp *dp, uint32_t n_peers, struct wg_device_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->peers = n_peers;
+	out->listen_port = dp->uapi != NULL ? wg_uapi_listen_port(dp->uapi) : dp->listen_port;
+	if (dp->engine != NULL)
+		out->has_identity = wg_engine_public_key(dp->engine, out->public_key);
+}
+
 /* Control lcore: the posted query, if any. Ids are scanned up to MAX_PEERS at worst. */
 static unsigned int
 serve_query(struct wg_dp *dp)
@@ -591,9 +604,12 @@ serve_query(struct wg_dp *dp)
 		return 0;
 	query.next = UINT32_MAX;
 	query.total = dp->peers != NULL ? wg_peers_count(dp->peers) : 0;
-	if (dp->peers == NULL) {
-		query.result = query.by_key ? -ENOENT : 0;
-	} else if (query.by_key) {
+	if (query.kind == QUERY_DEVICE) {
+		device_info(dp, query.total, query.device);
+		query.result = 0;
+	} else if (dp->peers == NULL) {
+		query.result = query.kind == QUERY_PEER ? -ENOENT : 0;
+	} else if (query.kind == QUERY_PEER) {
 		peer = wg_peers_lookup(dp->peers, query.key);
 		if (peer != NULL)
 			peer_info(peer, query.out);
@@ -645,7 +661,7 @@ wg_control_peers_query(struct wg_dp *dp, uint32_t start, struct wg_peer_info *ou
 	if (out == NULL || max == 0 || max > WG_PEER_QUERY_MAX)
 		return -EINVAL;
 	pthread_mutex_lock(&query.lock);
-	query.by_key = false;
+	query.kind = QUERY_PEERS;
 	query.start = start;
 	query.max = max;
 	query.out = out;
@@ -665,10 +681,26 @@ wg_control_peer_query(struct wg_dp *dp, const uint8_t public_key[32], struct wg_
 
 	(void)dp;
 	pthread_mutex_lock(&query.lock);
-	query.by_key = true;
+	query.kind = QUERY_PEER;
 	memcpy(query.key, public_key, sizeof(query.key));
 	query.max = 1;
 	query.out = out;
+	ret = query_run();
+	pthread_mutex_unlock(&query.lock);
+	return ret;
+}
+
+int
+wg_control_device_query(struct wg_dp *dp, struct wg_device_info *out)
+{
+	int ret;
+
+	(void)dp;
+	if (out == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&query.lock);
+	query.kind = QUERY_DEVICE;
+	query.device = out;
 	ret = query_run();
 	pthread_mutex_unlock(&query.lock);
 	return ret;
@@ -689,21 +721,20 @@ start_keepalive(struct wg_peer *peer, void *arg)
 	return 0;
 }
 
-/* SIGHUP: read the file again and apply only the difference (reload.h). */
+/*
+ * SIGHUP: read the file again and apply only the difference (reload.h). The
+ * reload writes its one line: the summary, or why nothing changed.
+ */
 static void
 reload(struct wg_dp *dp)
 {
-	struct wg_reload_stats st;
-	char line[256];
-	int ret;
-
 	if (dp->engine == NULL || dp->conf_path == NULL || dp->confp == NULL)
 		return;
-	ret = wg_reload_file(dp->engine, &dp->tables, dp->conf_path, dp->confp, &st, stderr);
-	if (ret < 0)
-		return;		/* reported in one line; nothing changed */
-	wg_reload_summary(&st, line, sizeof(line));
-	fprintf(stderr, "wg-dpdk: reloaded %s: %s\n", dp->conf_path, line);
+	/* Refused: nothing changed. */
+	if (wg_reload_file(dp->engine, &dp->tables, dp->conf_path, dp->confp, NULL, stderr) < 0)
+		__atomic_fetch_add(&dp->reloads_refused, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&dp->reloads, 1, __ATOMIC_RELAXED);
 }
 
 unsigned int

@@ -19,6 +19,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_pdump.h>
 #include <rte_random.h>
 
 #include "control/config.h"
@@ -426,6 +427,8 @@ wg_dp_create(const struct wg_conf *conf)
 		fprintf(stderr, "wg-dpdk: out of memory\n");
 		return NULL;
 	}
+	snprintf(dp->ifname, sizeof(dp->ifname), "%s", conf->ifname);
+	dp->start_ns = wg_control_now_ns();
 	if (setup(dp, conf, dp->configured) != 0) {
 		wg_dp_destroy(dp);
 		return NULL;
@@ -492,6 +495,22 @@ uapi_create(struct wg_dp *dp, const struct wg_conf *conf)
 	return 0;
 }
 
+/*
+ * Packet capture for dpdk-dumpcap (a secondary process: it needs the
+ * hugepage memory a --no-huge or --in-memory primary does not share). The
+ * RX/TX callbacks it installs exist only while a capture runs.
+ */
+static bool
+capture_init(void)
+{
+	if (rte_pdump_init() == 0)
+		return true;
+	if (rte_eal_has_hugepages() && rte_errno != ENOTSUP)
+		fprintf(stderr, "wg-dpdk: packet capture (rte_pdump) unavailable: %s\n",
+			rte_strerror(rte_errno));
+	return false;
+}
+
 int
 wg_dataplane_run(struct wg_conf **confp, const char *conf_path, int eal_argc, char **eal_argv)
 {
@@ -499,6 +518,7 @@ wg_dataplane_run(struct wg_conf **confp, const char *conf_path, int eal_argc, ch
 	int rc = WG_DATAPLANE_RUNTIME_ERROR;
 	long speedup, threshold;
 	struct wg_dp *dp;
+	bool pdump;
 
 	speedup = env_number("WG_DPDK_CLOCK_SPEEDUP", 1000000);
 	threshold = env_number("WG_DPDK_UNDER_LOAD_THRESHOLD", MAX_QUEUED_INCOMING_HANDSHAKES);
@@ -511,6 +531,7 @@ wg_dataplane_run(struct wg_conf **confp, const char *conf_path, int eal_argc, ch
 			rte_strerror(rte_errno));
 		return WG_DATAPLANE_RUNTIME_ERROR;
 	}
+	pdump = capture_init();
 	__atomic_store_n(&wg_dp_quit, 0, __ATOMIC_RELAXED);
 	install_signals();
 	wg_stats_reset();
@@ -527,6 +548,8 @@ wg_dataplane_run(struct wg_conf **confp, const char *conf_path, int eal_argc, ch
 			wg_dp_destroy(dp);
 		}
 	}
+	if (pdump)
+		rte_pdump_uninit();
 	rte_eal_cleanup();
 	return rc;
 }

@@ -105,6 +105,17 @@ int wg_control_peers_query(struct wg_dp *dp, uint32_t start, struct wg_peer_info
 /* Same for the peer with this public key: 0, -ENOENT, -ETIMEDOUT. */
 int wg_control_peer_query(struct wg_dp *dp, const uint8_t public_key[32],
 	struct wg_peer_info *out);
+/* The device as the control lcore sees it between two packets (wg show's interface part). */
+struct wg_device_info {
+	uint8_t public_key[32];
+	bool has_identity;		/* false: no private key (all zero) */
+	uint16_t listen_port;		/* the running port (a wg set listen-port included) */
+	uint32_t peers;
+};
+
+/* Any thread but the control lcore (telemetry): 0, -ETIMEDOUT, -EINVAL. */
+int wg_control_device_query(struct wg_dp *dp, struct wg_device_info *out);
+
 /*
  * The engine's counters as last published by the control lcore (each
  * counter read atomically; all zero before the engine ran). Any thread.

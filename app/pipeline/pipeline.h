@@ -70,7 +70,8 @@ struct wg_ip6 {
 
 struct wg_port {
 	const char *name;		/* "wan" or "lan" */
-	const char *device;
+	/* A copy: a reload frees the configuration the name came from. */
+	char device[RTE_ETH_NAME_MAX_LEN];
 	uint16_t port_id;
 	uint8_t role;
 	struct rte_ether_addr mac;
@@ -223,6 +224,10 @@ struct wg_dp {
 	struct wg_uapi *uapi;
 	const char *conf_path;		/* NULL: reload disabled (tests) */
 	struct wg_conf **confp;		/* the running configuration, replaced by a reload */
+	char ifname[16];		/* interface.name (a copy: reloads free the file) */
+	uint64_t start_ns;		/* wg_control_now_ns() at creation: uptime */
+	uint64_t reloads;		/* applied (telemetry reads them) */
+	uint64_t reloads_refused;	/* bad file or refused: nothing changed */
 };
 
 /* Set by SIGINT / SIGTERM. */

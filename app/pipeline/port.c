@@ -67,7 +67,8 @@ wg_port_init(struct wg_port *p, uint8_t role, const struct wg_conf_port *cp)
 	memset(p, 0, sizeof(*p));
 	p->role = role;
 	p->name = role == WG_WAN ? "wan" : "lan";
-	p->device = cp->device;
+	if (cp->device != NULL)
+		snprintf(p->device, sizeof(p->device), "%s", cp->device);
 	if (cp->device == NULL || rte_eth_dev_get_port_by_name(cp->device, &p->port_id) != 0) {
 		fprintf(stderr, "wg-dpdk: ports.%s.device: no DPDK port named '%s' "
 			"(is it in the EAL arguments?)\n", p->name,

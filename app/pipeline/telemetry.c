@@ -423,6 +423,73 @@ cmd_peer(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 	return 0;
 }
 
+/* ---- device ---- */
+
+/* Every lcore's drops, all reasons. */
+static uint64_t
+drops_total(const struct wg_lcore_stats *s)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < WG_DROP_MAX; i++)
+		n += s->drop[i];
+	return n;
+}
+
+/*
+ * "/wg/device": what `wg show` prints for the interface, and the totals of
+ * /wg/stats that say whether traffic flows.
+ */
+static int
+cmd_device(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	struct wg_device_info info;
+	struct wg_lcore_stats total;
+	struct wg_engine_stats e;
+	char key[KEY_B64_LEN];
+	struct wg_dp *dp;
+	int ret;
+
+	dp = dp_get();
+	if (dp == NULL)
+		return -ENODEV;
+	ret = wg_control_device_query(dp, &info);
+	if (ret != 0) {
+		dp_put();
+		return ret;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "interface", dp->ifname);
+	if (info.has_identity)
+		key_str(info.public_key, key);
+	else
+		snprintf(key, sizeof(key), "(none)");
+	rte_tel_data_add_dict_string(d, "public_key", key);
+	rte_tel_data_add_dict_int(d, "listen_port", info.listen_port);
+	rte_tel_data_add_dict_u64(d, "peers", info.peers);
+	rte_tel_data_add_dict_int(d, "workers", (int)dp->n_workers);
+	rte_tel_data_add_dict_int(d, "mtu", dp->mtu);
+	rte_tel_data_add_dict_u64(d, "uptime_s", (wg_control_now_ns() - dp->start_ns) / NS_PER_S);
+	rte_tel_data_add_dict_u64(d, "reloads", __atomic_load_n(&dp->reloads, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "reloads_refused",
+		__atomic_load_n(&dp->reloads_refused, __ATOMIC_RELAXED));
+	dp_put();
+	wg_stats_sum(&total);
+	wg_control_engine_stats(&e);
+	rte_tel_data_add_dict_u64(d, "rx_packets",
+		total.cnt[WG_CNT_rx_wan] + total.cnt[WG_CNT_rx_lan]);
+	rte_tel_data_add_dict_u64(d, "tx_packets",
+		total.cnt[WG_CNT_tx_wan] + total.cnt[WG_CNT_tx_lan]);
+	rte_tel_data_add_dict_u64(d, "decrypted", total.cnt[WG_CNT_decrypted]);
+	rte_tel_data_add_dict_u64(d, "encrypted", total.cnt[WG_CNT_encrypted]);
+	rte_tel_data_add_dict_u64(d, "handshakes_rx", total.cnt[WG_CNT_handshakes_rx]);
+	rte_tel_data_add_dict_u64(d, "handshakes_completed", e.handshakes_completed);
+	rte_tel_data_add_dict_u64(d, "drops", drops_total(&total));
+	return 0;
+}
+
 void
 wg_telemetry_register(void)
 {
@@ -431,6 +498,8 @@ wg_telemetry_register(void)
 	if (done)
 		return;
 	done = true;
+	rte_telemetry_register_cmd("/wg/device", cmd_device,
+		"Interface name, public key, listen port, peers, workers, uptime, reloads, totals");
 	rte_telemetry_register_cmd("/wg/stats", cmd_stats,
 		"Counters and drop reasons: totals, then <name>_by_lcore in the order of lcores");
 	rte_telemetry_register_cmd("/wg/lcore_stats", cmd_lcore_stats,

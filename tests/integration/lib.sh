@@ -60,7 +60,11 @@
 #	                                wg set peer (ENDPOINT "-" = none, ALLOWED comma list)
 #	it_wg_counters NS IFNAME PEER   -> "RX TX" bytes of peer PEER (public key) from wg show dump
 #	it_wg_handshake NS IFNAME PEER  -> latest-handshake time of PEER (0 = none)
+#	it_wg_field NS IFNAME PEER N    -> field N of PEER's line in wg show IFNAME dump (NS "-":
+#	                                here; 1 key, 2 psk, 3 endpoint, 4 allowed IPs, 5 handshake,
+#	                                6 rx, 7 tx, 8 keepalive); fails when PEER is absent
 #	it_ping NS ADDR [COUNT]         ping from NS (0.2 s interval, bounded), 0 if all answered
+#	it_ping_fails NS ADDR           0 if two pings from NS (1 s timeout each) all go unanswered
 #	it_iperf_tcp NS_SERVER ADDR NS_CLIENT SECONDS [BW [IPERF3_ARGS...]]
 #	it_iperf_udp NS_SERVER ADDR NS_CLIENT SECONDS [BW [LEN [IPERF3_ARGS...]]]
 #	                                iperf3 server in NS_SERVER, client in NS_CLIENT to ADDR
@@ -70,6 +74,15 @@
 #	it_snmp NS PROTO FIELD          -> a counter of /proc/net/snmp in NS (e.g. Udp InDatagrams)
 #	it_if_stat NS IF STAT           -> /sys/class/net/IF/statistics/STAT (e.g. rx_packets)
 #	it_proc_cpu_ticks PID           -> utime + stime of PID (all threads) in clock ticks
+#	it_telemetry PREFIX CMD         -> the JSON answer of dpdk-telemetry.py -f PREFIX to CMD
+#	                                ({"CMD": ...}, one line; "{}" when none came)
+#	it_tel_field FILE PATH          -> a field of an it_telemetry answer saved in FILE, under
+#	                                the command's key (PATH like rx_bytes or endpoint.1)
+#	it_wgdpdk_start TAG NS PREFIX WG_DPDK CONF [ENV=VALUE...]
+#	                                start WG_DPDK --conf CONF in NS (WG_DPDK_IDLE=1 and the
+#	                                ENV given), output $IT_DIR/TAG.log, wait for telemetry
+#	                                (/wg/ports) on file prefix PREFIX; sets IT_LAST_PID
+#	it_hugepages_free_mb            -> free hugepage memory in MiB (default page size)
 #
 # wgpkt.py beside this file crafts and sends hostile WireGuard packets: run
 # "$IT_PY" "$IT_WGPKT" -h.
@@ -396,6 +409,20 @@ it_wg_handshake() {
 		awk -v p="$3" 'NR > 1 && $1 == p { print $5; f = 1 } END { exit !f }'
 }
 
+it_wg_field() {
+	local ns=$1
+	shift
+	if [ "$ns" = - ]; then wg show "$1" dump; else ip netns exec "$ns" wg show "$1" dump; fi |
+		awk -F'\t' -v p="$2" -v n="$3" 'NR > 1 && $1 == p { print $n; f = 1 } END { exit !f }'
+}
+
+it_ping_fails() {
+	local rc=0
+	it_log "+ (must fail) ping $2 from $1"
+	timeout 8 ip netns exec "$1" ping -n -q -c 2 -i 0.2 -W 1 "$2" >>"$IT_LOG" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ]
+}
+
 it_ping() {
 	local ns=$1 addr=$2 count=${3:-3}
 	it_run timeout $((count + 10)) ip netns exec "$ns" ping -n -q -c "$count" -i 0.2 -W 2 "$addr"
@@ -468,4 +495,53 @@ it_proc_cpu_ticks() {
 	s=${s##*) }
 	# After "comm": state=1 ... utime=12 stime=13 (fields 14 and 15 of the full line).
 	awk '{ print $12 + $13 }' <<<"$s"
+}
+
+it_telemetry() {
+	echo "$2" | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null |
+		"$IT_PY" -c '
+import json, sys
+text = sys.stdin.read()
+# The connection banner, then one JSON object per command: keep the last.
+objs, dec, i = [], json.JSONDecoder(), 0
+while True:
+	j = text.find("{", i)
+	if j < 0:
+		break
+	try:
+		obj, end = dec.raw_decode(text, j)
+	except ValueError:
+		i = j + 1
+		continue
+	objs.append(obj)
+	i = end
+print(json.dumps(objs[-1]) if objs else "{}")'
+}
+
+it_tel_field() {
+	"$IT_PY" - "$1" "$2" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+v = v[next(iter(v))]
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)
+PY
+}
+
+it_wgdpdk_start() {
+	local tag=$1 ns=$2 prefix=$3 exe=$4 conf=$5 pid
+	shift 5
+	it_defer rm -rf "/var/run/dpdk/$prefix"
+	it_spawn "$tag" "$ns" env WG_DPDK_IDLE=1 "$@" "$exe" --conf "$conf"
+	pid=$IT_LAST_PID
+	it_wait_for "[ -S /var/run/dpdk/$prefix/dpdk_telemetry.v2 ] || ! kill -0 $pid" 30 &&
+		kill -0 "$pid" 2>/dev/null || { it_log "wg-dpdk ($tag) did not start"; return 1; }
+	it_wait_for "it_telemetry '$prefix' /wg/ports | grep -q wan_mac" 10 || return 1
+	IT_LAST_PID=$pid
+}
+
+it_hugepages_free_mb() {
+	awk '$1 == "HugePages_Free:" { n = $2 } $1 == "Hugepagesize:" { kb = $2 }
+		END { print int(n * kb / 1024) }' /proc/meminfo
 }

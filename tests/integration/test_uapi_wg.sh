@@ -7,7 +7,8 @@
 #   fwmark, peer with endpoint, allowed IPs, keepalive, psk file, a prefix
 #   moving between peers, allowed-IPs replacement, remove), wg setconf,
 #   addconf and syncconf, a malformed request that changes nothing, a second
-#   daemon refused (exit 3) and a stale socket taken over;
+#   daemon refused (exit 3) and a stale socket taken over; requests over the
+#   peer table's capacity refused whole (ENOSPC, nothing changed);
 #   then, with the AddressSanitizer build, a loop of `wg show dump` while
 #   `wg setconf` swaps 10,000 peers between two files: every dump must be
 #   exactly one of the two configurations.
@@ -189,6 +190,51 @@ grep -q "another process serves" "$IT_LOG" || it_fail "no clear refusal message"
 kill -KILL "$DPID"
 it_wait_exit "$DPID" 5 || true
 [ -S "$SOCK" ] || it_fail "no stale socket after KILL"
+
+# --- capacity: a request that does not fit the peer table changes nothing ---
+# A daemon with room for 8 peers (the stale socket is taken over, and left
+# stale again for the next daemon).
+it_spawn small - "$DAEMON" "$IFN" 51820 "" 8
+DPID=$IT_LAST_PID
+it_wait_for "grep -q '^ready ' '$IT_DIR/small.log' || ! kill -0 $DPID" 30 || it_fail "small daemon"
+for i in 1 2 3 4; do
+	it_keypair UNUSED "Q$i"
+done
+{
+	printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n' "$PRIV"
+	for i in 1 2 3 4 5; do
+		k="P$i"
+		printf '\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.8.%s.0/24\n' "${!k}" "$i"
+	done
+} >"$KD/five.conf"
+it_run wg setconf "$IFN" "$KD/five.conf" || it_fail "setconf of 5 peers into room for 8"
+before=$(dump)
+for i in 1 2 3 4; do
+	k="Q$i"
+	printf '[Peer]\nPublicKey = %s\nAllowedIPs = 10.9.%s.0/24\n\n' "${!k}" "$i"
+done >"$KD/four.conf"
+it_run wg addconf "$IFN" "$KD/four.conf" && it_fail "addconf of 4 more peers into room for 3"
+expect "dump after the refused addconf" "$(dump)" "$before"
+reply=$("$IT_PY" - "$SOCK" "$Q1" "$Q2" "$Q3" "$Q4" "$P1" <<'EOF'
+import base64, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+hx = [base64.b64decode(k).hex() for k in sys.argv[2:]]
+# P1 removed first: its id is not free before a grace period, so 4 new ones still do not fit.
+req = "set=1\npublic_key=%s\nremove=true\n" % hx[4]
+for i, k in enumerate(hx[:4]):
+    req += "public_key=%s\nallowed_ip=10.9.%d.0/24\n" % (k, i)
+s.sendall((req + "\n").encode())
+print(s.recv(100).decode().strip())
+EOF
+)
+expect "reply to a set over capacity" "$reply" "errno=28"
+expect "dump after the refused set" "$(dump)" "$before"
+it_run wg set "$IFN" peer "$Q1" allowed-ips 10.9.1.0/24 peer "$Q2" peer "$Q3" ||
+	it_fail "wg set of 3 peers into room for 3"
+expect "peers after filling the table" "$(dump | awk 'NR > 1' | wc -l)" 8
+kill -KILL "$DPID"
+it_wait_exit "$DPID" 5 || true
 
 # --- stress, under AddressSanitizer ---
 start_daemon asan "$DAEMON_ASAN"

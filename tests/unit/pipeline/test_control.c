@@ -55,6 +55,8 @@ static struct wg_conf conf;
 static struct wg_conf_peer conf_peers[N_PEERS];
 static struct wg_prefix prefixes[N_PEERS], wan_addr[2], lan_addr[1];
 static struct wg_conf_neighbor neighbor;
+/* Wiped once the ports are set up, as a reload frees the file's strings. */
+static char dev_names[2][16] = { "net_ring0", "net_ring1" };
 static struct wg_peer *peer[N_PEERS];	/* wg-dpdk's view */
 static struct rte_rcu_qsbr *remote_rcu;
 
@@ -536,6 +538,8 @@ static struct {
 	int page_ret;
 	struct wg_peer_info page[2];
 	uint32_t page_next;
+	int device_ret;
+	struct wg_device_info device;
 	uint32_t done;
 } q;
 
@@ -550,6 +554,7 @@ query_thread(void *arg)
 	q.by_key_ret[0] = wg_control_peer_query(dp, remote[0].pub, &q.one);
 	memset(unknown, 0x55, sizeof(unknown));
 	q.by_key_ret[1] = wg_control_peer_query(dp, unknown, &q.info[N_PEERS]);
+	q.device_ret = wg_control_device_query(dp, &q.device);
 	__atomic_store_n(&q.done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -601,6 +606,12 @@ test_queries(void **state)
 	assert_int_equal(q.by_key_ret[0], 0);
 	assert_int_equal(q.one.id, peer[0]->id);
 	assert_int_equal(q.by_key_ret[1], -ENOENT);
+	assert_int_equal(q.device_ret, 0);
+	assert_true(q.device.has_identity);
+	assert_memory_equal(q.device.public_key, conf.public_key, 32);
+	assert_int_equal(q.device.peers, N_PEERS);
+	assert_int_equal(q.device.listen_port, 51820);
+	assert_int_equal(wg_control_device_query(dp, NULL), -EINVAL);
 	/* Nobody polls: the query times out and is taken back; the next one works. */
 	assert_int_equal(wg_control_peers_query(dp, 0, &info, 1, &next, NULL), -ETIMEDOUT);
 	assert_int_equal(next, UINT32_MAX);
@@ -608,6 +619,15 @@ test_queries(void **state)
 	run_queries();
 	assert_int_equal(q.n, N_PEERS);
 	assert_int_equal(q.by_key_ret[0], 0);
+}
+
+/* The ports keep their own copy of the device names (telemetry reads them after a reload). */
+static void
+test_port_names(void **state)
+{
+	(void)state;
+	assert_string_equal(dp->port[WG_WAN].device, "net_ring0");
+	assert_string_equal(dp->port[WG_LAN].device, "net_ring1");
 }
 
 /* Last: held, staged and queued packets are freed; no mbuf may be missing. */
@@ -658,9 +678,9 @@ setup(void **state)
 	memcpy(lan_addr[0].addr, lan_ip, 4);
 	conf.listen_port = 51820;
 	conf.mtu = 1420;
-	conf.wan = (struct wg_conf_port){ .device = "net_ring0", .n_addresses = 2,
+	conf.wan = (struct wg_conf_port){ .device = dev_names[0], .n_addresses = 2,
 		.addresses = wan_addr };
-	conf.lan = (struct wg_conf_port){ .device = "net_ring1", .n_addresses = 1,
+	conf.lan = (struct wg_conf_port){ .device = dev_names[1], .n_addresses = 1,
 		.addresses = lan_addr };
 	neighbor.ip = (struct wg_prefix){ .family = AF_INET, .len = 32 };
 	memcpy(neighbor.ip.addr, r0_ip, 4);
@@ -688,6 +708,8 @@ setup(void **state)
 	dp = wg_dp_create(&conf);
 	if (dp == NULL || dp->n_workers != 1 || wg_dp_engine_create(dp, &conf, 0) != 0)
 		return -1;
+	memset(dev_names, 0x55, sizeof(dev_names));
+	conf.wan.device = conf.lan.device = NULL;
 	if (dp->peers == NULL || dp->allowedips == NULL || dp->index == NULL)
 		return -1;
 	w = dp->workers[0];
@@ -749,6 +771,7 @@ main(void)
 		cmocka_unit_test(test_peer_event),
 		cmocka_unit_test(test_hold_budget),
 		cmocka_unit_test(test_queries),
+		cmocka_unit_test(test_port_names),
 		cmocka_unit_test(test_no_leak),
 	};
 
