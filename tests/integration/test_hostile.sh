@@ -31,6 +31,27 @@
 #                                                               udp_malformed
 #   UDP to another port                                         udp_port_closed
 #   IPv4 to an address not ours                                 not_for_us
+#   UDP length 0                                                udp_malformed
+#   IPv4 header cut at 19 bytes                                 ip4_short
+#   IPv4 protocol TCP                                           local_unhandled
+#   frame longer than the IPv4 total length (padding), UDP length
+#     inside a longer IPv4 payload: the lengths govern          wg_replay
+#   over the WAN port's MTU (1500, set by wg-dpdk: a 1504-byte IP packet
+#     still passes the veth): the message grown (tag moves)     wg_bad_tag
+#     UDP length / padding keep the message                     wg_replay
+#     IPv4 total length 8 short of the payload                  udp_malformed
+#     a 1604-byte IP packet: dropped by the kernel's veth (tx_dropped of
+#     the bridge end moves), never seen: only a replay after it counted
+#   outer IPv6 from a hostile address (the WAN has 2001:db8:1::1):
+#     replay, frame longer than the payload length, UDP length inside
+#     a longer payload                                          wg_replay
+#     payload length past the frame                             ip6_bad_header
+#     payload length 8 short / 0, UDP length past it / 0        udp_malformed
+#     header cut at 39 bytes                                    ip6_short
+#     next header TCP / none (59)                               local_unhandled
+#     UDP length 8 short, message grown over the port MTU       wg_bad_tag
+#     UDP to another port                                       udp_port_closed
+#     to an address not ours                                    not_for_us
 #   outer IPv4 fragments, in order or reversed: net_af_packet's sockets ask
 #     the kernel to reassemble (PACKET_FANOUT_FLAG_DEFRAG), wg-dpdk gets the
 #     whole datagram (a replay)                                 wg_replay
@@ -120,6 +141,11 @@ for a in ${FLOOD_SRCS//,/ }; do
 	it_addr "$NS_X" "$EX" "$a/24"
 done
 X_MAC=$(it_mac "$NS_X" "$EX")
+# The hostile path carries frames over wg-dpdk's port MTU (only wd, set by
+# wg-dpdk, bounds what reaches it).
+for l in "$NS_X $EX" "$NS_SW $(it_name hsx)" "$NS_SW $SD"; do
+	it_run ip -n "${l% *}" link set "${l#* }" mtu 2000 || it_fail "mtu 2000 on ${l#* }"
+done
 it_keypair DP_PRIV DP_PUB
 
 # ---- wg-dpdk: one worker, under load from 8 queued handshake messages ----
@@ -303,6 +329,73 @@ hostile udp_len_long drop_udp_malformed=1 "${D[@]}" --variant udp-len-long --del
 hostile udp_len_7 drop_udp_malformed=1 --raw-msg 04000000 --variant udp-len-short --delta 5
 hostile ip_len_short drop_udp_malformed=1 "${D[@]}" --variant ip-len-short --delta 8
 hostile udp_other_port drop_udp_port_closed=1 "${D[@]}" --dport 51821
+hostile udp_len_0 drop_udp_malformed=1 --raw-msg 04000000 --variant udp-len-short --delta 12
+hostile ip4_header_cut drop_ip4_short=1 "${D[@]}" --frame-len $((14 + 19))
+hostile ip4_proto_tcp drop_local_unhandled=1 "${D[@]}" --proto 6
+# The frame longer than the IPv4 total length: the rest is Ethernet padding.
+hostile frame_trailing_bytes drop_wg_replay=1 "${D[@]}" --pad-frame 100
+# The UDP length inside a longer IPv4 payload governs: the message is the replay.
+hostile udp_inside_longer_ip drop_wg_replay=1 "${D[@]}" --trailer 100
+
+# ---- frames over the WAN port's MTU ----
+# wg-dpdk sets its port's MTU to interface.mtu + 80 (IPv6 + UDP + WireGuard
+# overhead): 1500 on wd. The kernel's veth delivers frames of up to MTU + 18
+# bytes (Ethernet and VLAN header) to net_af_packet, so an IP packet of 1504
+# bytes reaches wg-dpdk and is judged by its length fields alone; a longer one
+# never does (a replay sent after it is the only thing counted).
+[ "$(ip -n "$NS_DP" -o link show "$WD" | grep -o 'mtu [0-9]*')" = "mtu 1500" ] ||
+	it_fail "wg-dpdk's WAN port MTU: $(ip -n "$NS_DP" -o link show "$WD")"
+OVER=$((1504 - 28 - MSG_LEN))
+hostile over_mtu_data drop_wg_bad_tag=1 "${D[@]}" --append "$OVER"
+hostile over_mtu_udp_short drop_wg_replay=1 "${D[@]}" --trailer "$OVER"
+hostile over_mtu_padding drop_wg_replay=1 "${D[@]}" --pad-frame "$OVER"
+hostile over_mtu_ip_len_short drop_udp_malformed=1 "${D[@]}" --append "$OVER" \
+	--variant ip-len-short --delta 8
+before
+sd_drop0=$(it_if_stat "$NS_SW" "$SD" tx_dropped)
+it_run "$IT_PY" "$IT_WGPKT" send --netns "$NS_X" --iface "$EX" --src-mac "$X_MAC" \
+	--src "$X_IP" --sport "$X_PORT" --dst-mac "$DP_MAC" --dst 198.51.100.1 "${D[@]}" \
+	--append $((OVER + 100)) &&
+	it_run "$IT_PY" "$IT_WGPKT" send --netns "$NS_X" --iface "$EX" --src-mac "$X_MAC" \
+		--src "$X_IP" --sport "$X_PORT" --dst-mac "$DP_MAC" --dst 198.51.100.1 "${D[@]}" ||
+	it_fail "wgpkt.py send"
+expect over_mtu_never_delivered drop_wg_replay=1
+sd_drop1=$(it_if_stat "$NS_SW" "$SD" tx_dropped)
+it_log "veth $SD tx_dropped $sd_drop0 -> $sd_drop1"
+[ "$sd_drop1" -gt "$sd_drop0" ] || it_fail "over_mtu_never_delivered: the kernel did not drop it"
+
+# ---- outer IPv6: p1's data message replayed from a hostile IPv6 address ----
+# A replay proves the path reaches the decryption (and that p1's endpoint does
+# not roam to IPv6); each malformed copy must stop at its own reason.
+X_IP6=2001:db8:1::66
+hostile6() {
+	local name=$1 want=$2
+	shift 2
+	before
+	it_run "$IT_PY" "$IT_WGPKT" send --netns "$NS_X" --iface "$EX" --src-mac "$X_MAC" \
+		--src "$X_IP6" --sport "$X_PORT" --dst-mac "$DP_MAC" --dst 2001:db8:1::1 "$@" ||
+		it_fail "$name: wgpkt.py send $*"
+	expect "$name" "$want"
+}
+hostile6 ip6_replay drop_wg_replay=1 "${D[@]}"
+hostile6 ip6_payload_len_long drop_ip6_bad_header=1 "${D[@]}" --variant ip-len-long --delta 8
+hostile6 ip6_payload_len_short drop_udp_malformed=1 "${D[@]}" --variant ip-len-short --delta 8
+hostile6 ip6_payload_len_0 drop_udp_malformed=1 "${D[@]}" --variant ip-len-short \
+	--delta $((8 + MSG_LEN))
+hostile6 ip6_header_cut drop_ip6_short=1 "${D[@]}" --frame-len $((14 + 39))
+hostile6 ip6_header_only drop_udp_malformed=1 "${D[@]}" --frame-len $((14 + 40)) \
+	--variant ip-len-short --delta $((8 + MSG_LEN))
+hostile6 ip6_next_header_tcp drop_local_unhandled=1 "${D[@]}" --proto 6
+hostile6 ip6_next_header_none drop_local_unhandled=1 "${D[@]}" --proto 59
+hostile6 ip6_udp_len_long drop_udp_malformed=1 "${D[@]}" --variant udp-len-long --delta 8
+hostile6 ip6_udp_len_short drop_wg_bad_tag=1 "${D[@]}" --variant udp-len-short --delta 8
+hostile6 ip6_udp_len_0 drop_udp_malformed=1 "${D[@]}" --variant udp-len-short \
+	--delta $((8 + MSG_LEN))
+hostile6 ip6_trailing_bytes drop_wg_replay=1 "${D[@]}" --pad-frame 100
+hostile6 ip6_udp_inside_longer drop_wg_replay=1 "${D[@]}" --trailer 100
+hostile6 ip6_over_mtu_data drop_wg_bad_tag=1 "${D[@]}" --append $((1504 - 48 - MSG_LEN))
+hostile6 ip6_udp_other_port drop_udp_port_closed=1 "${D[@]}" --dport 51821
+hostile6 ip6_not_ours drop_not_for_us=1 "${D[@]}" --dst 2001:db8:1::77
 before
 it_run "$IT_PY" "$IT_WGPKT" send --netns "$NS_X" --iface "$EX" --src-mac "$X_MAC" \
 	--src "$X_IP" --dst-mac "$DP_MAC" --dst 198.51.100.77 "${D[@]}" || it_fail "wgpkt.py send"

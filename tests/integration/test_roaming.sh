@@ -20,7 +20,8 @@
 #     down, default route to eb, then its old address removed), then, during
 #     another, changes its listen port:
 #     /wg/peer shows each new endpoint, the transfers complete with data both
-#     ways in their last second, and ping and iperf3 work both ways after;
+#     ways in their last second, wg-dpdk's encrypted and decrypted counters
+#     moved by thousands, and ping and iperf3 work both ways after;
 #  2. gateway MAC change during a ping stream from p2: first announced (the
 #     router sends a gratuitous ARP, arp_notify=1), then silent (the router
 #     has a static entry for wg-dpdk, so it never ARPs it: only wg-dpdk's own
@@ -31,8 +32,9 @@
 #     1500-byte packets: wg-dpdk answers with ICMP fragmentation-needed / IPv6
 #     packet-too-big (icmp_errors moves), the LAN host learns MTU 1420 and the
 #     iperf3 transfers (IPv4, IPv6) complete;
-#  4. UDP bulk both ways at 20 Mbit/s: small loss, then wireguard-go's `wg show`
-#     and wg-dpdk's /wg/peer byte counters agree exactly;
+#  4. UDP bulk both ways at 20 Mbit/s: small loss, wg-dpdk's encrypted /
+#     decrypted moved by at least the datagrams delivered, then wireguard-go's
+#     `wg show` and wg-dpdk's /wg/peer byte counters agree exactly;
 #  5. informational: iperf3 TCP through wg-dpdk (LAN host -> p1) and through a
 #     wireguard-go <-> wireguard-go pair, printed as
 #     "throughput wgdpdk_mbps=... wggo_mbps=...";
@@ -336,7 +338,18 @@ endpoint_is "$P2_PUB" 203.0.113.12:51820 || it_fail "p2 endpoint is not 203.0.11
 [ "$(dp_neigh_mac wan 198.51.100.254)" = "$GW_MAC1" ] ||
 	it_fail "/wg/neigh: gateway not at $GW_MAC1: $(cat "$IT_DIR/tel.json")"
 
+# crypto_moved NAME ENC0 DEC0 N: wg-dpdk's encrypted and decrypted counters
+# moved by at least N since ENC0 / DEC0.
+crypto_moved() {
+	local enc dec
+	read -r enc dec <<<"$(dp_stat encrypted decrypted)" || it_fail "/wg/stats"
+	it_log "$1: encrypted +$((enc - $2)), decrypted +$((dec - $3))"
+	[ $((enc - $2)) -ge "$4" ] && [ $((dec - $3)) -ge "$4" ] ||
+		it_fail "$1: encrypted +$((enc - $2)), decrypted +$((dec - $3)), expected >= $4 each"
+}
+
 # ---- 1a. roaming: p2 moves from ea (203.0.113.12) to eb (192.0.2.12) mid-transfer ----
+read -r enc0 dec0 <<<"$(dp_stat encrypted decrypted)" || it_fail "/wg/stats"
 rx0=$(dp_peer "$P2_PUB" rx_bytes) || it_fail "/wg/peer p2"
 bg_iperf "$IT_DIR/roam1" it_iperf_tcp "$NS_LAN" 10.0.0.2 "$NS_P2" 6 30M --bidir -w 128K
 it_wait_for "[ \$(dp_peer '$P2_PUB' rx_bytes) -ge $((rx0 + 1000000)) ]" 20 ||
@@ -366,11 +379,15 @@ read -r fwd rev <<<"$(bidir_last_second "$IT_DIR/iperf_last.json")"
 it_ping "$NS_P2" 10.0.0.2 3 || it_fail "ping p2 -> LAN after the move"
 it_ping "$NS_LAN" 10.192.2.2 3 || it_fail "ping LAN -> p2 after the move"
 it_ping "$NS_LAN" fd01:2::2 3 || it_fail "ping LAN -> p2 (IPv6) after the move"
+# A 6 s transfer both ways at 30 Mbit/s: thousands of packets each way went
+# through wg-dpdk's AEAD, before and after the move.
+crypto_moved "roaming, address move" "$enc0" "$dec0" 5000
 # wg-dpdk -> p2 only (p2 sends acknowledgements): the new endpoint is used.
 bps=$(it_iperf_tcp "$NS_P2" 10.192.2.2 "$NS_LAN" 2 50M -w 64K) || it_fail "iperf3 LAN -> p2 after the move"
 it_log "LAN -> p2 after the move: $bps bit/s"
 
 # ---- 1b. roaming: p2 changes its listen port mid-transfer ----
+read -r enc0 dec0 <<<"$(dp_stat encrypted decrypted)" || it_fail "/wg/stats"
 rx0=$(dp_peer "$P2_PUB" rx_bytes) || it_fail "/wg/peer p2"
 bg_iperf "$IT_DIR/roam2" it_iperf_tcp "$NS_LAN" 10.0.0.2 "$NS_P2" 5 30M --bidir -w 128K
 it_wait_for "[ \$(dp_peer '$P2_PUB' rx_bytes) -ge $((rx0 + 1000000)) ]" 20 ||
@@ -385,6 +402,7 @@ read -r fwd rev <<<"$(bidir_last_second "$IT_DIR/iperf_last.json")"
 [ "$fwd" -gt 0 ] && [ "$rev" -gt 0 ] ||
 	it_fail "port change: last second of the transfer: p2 -> LAN $fwd bytes, LAN -> p2 $rev bytes"
 it_ping "$NS_LAN" 10.192.2.2 3 || it_fail "ping LAN -> p2 after the port change"
+crypto_moved "roaming, port change" "$enc0" "$dec0" 4000
 
 # ---- 2a. gateway MAC change, announced (gratuitous ARP) ----
 it_ns "$NS_RT" sysctl -qw "net.ipv4.conf.$RW.arp_notify=1"
@@ -392,10 +410,13 @@ PING1=$IT_DIR/ping-gw1.log
 it_spawn ping-gw1 "$NS_P2" ping -n -D -O -i 0.2 -W 1 10.0.0.2
 ping_pid=$IT_LAST_PID
 it_wait_for "[ \$(replies '$PING1') -ge 3 ]" 15 || it_fail "gateway MAC: ping p2 -> LAN"
+read -r enc0 dec0 <<<"$(dp_stat encrypted decrypted)" || it_fail "/wg/stats"
 t_mac=$(now)
 it_run ip -n "$NS_RT" link set "$RW" address "$GW_MAC2" || it_fail "router MAC change"
 it_wait_for "reply_after '$PING1' $t_mac" 15 ||
 	it_fail "gateway MAC (announced): no reply within 15 s of the change"
+# The reply came through the tunnel: p2's request decrypted, the reply encrypted.
+crypto_moved "gateway MAC (announced)" "$enc0" "$dec0" 1
 rec1=$(reply_after "$PING1" "$t_mac")
 it_wait_for "[ \"\$(dp_neigh_mac wan 198.51.100.254)\" = '$GW_MAC2' ]" 5 ||
 	it_fail "/wg/neigh: gateway not at $GW_MAC2: $(cat "$IT_DIR/tel.json")"
@@ -450,10 +471,25 @@ udp_check() {
 	awk -v l="$lost" 'BEGIN { exit !(l <= 5) }' || it_fail "UDP $1: $lost % lost"
 	[ "$2" -gt 10000000 ] || it_fail "UDP $1: only $2 bit/s received"
 }
+# udp_delivered COUNTER C0: the datagrams the receiving iperf3 counted; each
+# went through wg-dpdk's AEAD, so COUNTER moved by at least as many since C0.
+udp_delivered() {
+	local n lost c
+	n=$(it_json "$IT_DIR/iperf_last.json" end.sum.packets)
+	lost=$(it_json "$IT_DIR/iperf_last.json" end.sum.lost_packets)
+	c=$(dp_stat "$1") || it_fail "/wg/stats"
+	it_log "UDP: $((n - lost)) datagrams delivered, $1 +$((c - $2))"
+	[ $((n - lost)) -gt 1000 ] && [ $((c - $2)) -ge $((n - lost)) ] ||
+		it_fail "UDP: $((n - lost)) datagrams delivered, $1 moved by $((c - $2))"
+}
+c0=$(dp_stat encrypted) || it_fail "/wg/stats"
 bps=$(it_iperf_udp "$NS_P1" 10.192.1.2 "$NS_LAN" 3 20M 1200) || it_fail "iperf3 UDP LAN -> p1"
 udp_check "LAN -> p1" "$bps"
+udp_delivered encrypted "$c0"
+c0=$(dp_stat decrypted) || it_fail "/wg/stats"
 bps=$(it_iperf_udp "$NS_LAN" 10.0.0.2 "$NS_P1" 3 20M 1200) || it_fail "iperf3 UDP p1 -> LAN"
 udp_check "p1 -> LAN" "$bps"
+udp_delivered decrypted "$c0"
 it_wait_for "counters_agree '$NS_P1' '$WG1' '$P1_PUB'" 15 ||
 	it_fail "p1 counters: wireguard-go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
 
@@ -541,6 +577,9 @@ got=$(replies "$PING3")
 it_log "phase 2: $got of $sent echo requests answered across the rekeys"
 [ -n "$sent" ] && [ "$sent" -gt 10 ] || it_fail "phase 2: ping sent ${sent:-?} requests"
 [ $((got * 100)) -ge $((sent * 90)) ] || it_fail "phase 2: only $got of $sent pings answered"
+# A fresh wg-dpdk: every answered echo request was encrypted to p1 and its
+# reply decrypted, across the rekeys.
+crypto_moved "phase 2, ping across the rekeys" 0 0 "$got"
 # The last session's birth (wall clock, as the handshake completed) and its
 # age in protocol seconds when the packet left, at most.
 v=$(dp_peer "$P1_PUB" last_handshake last_handshake_nsec) || it_fail "/wg/peer p1"

@@ -13,8 +13,12 @@
 #   p3 10.192.3.0/24 fd01:3::/64  p3 initiates over IPv6 outer
 #
 # Checks: handshakes both ways, ping both ways (IPv4 and IPv6 inner), iperf3
-# TCP both directions, the first LAN packet to p1 (staged before any session)
-# arrives, a peer cannot use another peer's prefix as source, byte counters
+# TCP both directions over IPv4 outer (LAN -> p2) and IPv6 outer (p3), iperf3
+# UDP both ways over IPv6 outer (decrypted / encrypted move by at least the
+# datagrams delivered), the first LAN packet to p1 (staged before any session)
+# arrives, no peer can use another peer's prefix as source (every ordered
+# pair, IPv4 and IPv6: allowedips_src_mismatch exactly +3 each) and LAN
+# traffic to a peer's prefix reaches that peer's tunnel only, byte counters
 # exact (wireguard-go's `wg show` against wg-dpdk's /wg/peer), /wg/peers and
 # /wg/stats counters, then SIGTERM and exit status 0 (no mbuf leaked).
 # Phase 2 restarts wg-dpdk with two workers, WG_DPDK_CLOCK_SPEEDUP=20 and a
@@ -225,6 +229,10 @@ done
 
 it_wait_exit "$cap_pid" 10 || it_fail "wgpkt.py capture of p2's initiation: status $IT_STATUS"
 
+it_telemetry_stat() {
+	telemetry /wg/stats >"$IT_DIR/tel.json" && tel_field "$1"
+}
+
 # ---- iperf3 TCP both directions (bounded: no loss, so counters stay exact) ----
 bps=$(it_iperf_tcp "${NS_P[2]}" 10.192.2.2 "$NS_LAN" 2 100M -w 64K) ||
 	it_fail "iperf3 TCP LAN -> p2"
@@ -234,29 +242,116 @@ bps=$(it_iperf_tcp "$NS_LAN" 10.0.0.2 "${NS_P[3]}" 2 100M -w 64K) ||
 	it_fail "iperf3 TCP p3 -> LAN"
 b2=$(it_json "$IT_DIR/iperf_last.json" end.sum_received.bytes)
 it_log "iperf3 p3 -> LAN: $bps bit/s, $b2 bytes"
-[ "$b1" -gt 1000000 ] && [ "$b2" -gt 1000000 ] ||
-	it_fail "iperf3 carried too little: $b1 and $b2 bytes"
+# IPv6 outer the other way, IPv6 inner.
+bps=$(it_iperf_tcp "${NS_P[3]}" fd01:3::2 "$NS_LAN" 2 100M -w 64K) ||
+	it_fail "iperf3 TCP LAN -> p3 (IPv6 outer and inner)"
+b3=$(it_json "$IT_DIR/iperf_last.json" end.sum_received.bytes)
+it_log "iperf3 LAN -> p3: $bps bit/s, $b3 bytes"
+[ "$b1" -gt 1000000 ] && [ "$b2" -gt 1000000 ] && [ "$b3" -gt 1000000 ] ||
+	it_fail "iperf3 carried too little: $b1, $b2 and $b3 bytes"
 
-# ---- each peer only its own prefixes ----
-# p1 sends from an address of p2's prefix: wireguard-go encrypts it (10.0.0.2
-# is in its allowed IPs), wg-dpdk must refuse it after decryption.
-it_telemetry_stat() {
-	telemetry /wg/stats >"$IT_DIR/tel.json" && tel_field "$1"
+# ---- iperf3 UDP both ways over IPv6 outer (p3), at a rate the veths carry losslessly ----
+# Every datagram the receiving iperf3 counted went through wg-dpdk's AEAD:
+# decrypted (p3 -> LAN) and encrypted (LAN -> p3) move by at least as many.
+# udp_bulk NAME NS_SERVER ADDR NS_CLIENT COUNTER: sets UDP_BYTES
+udp_bulk() {
+	local name=$1 c0 c1 bps n lost
+	c0=$(it_telemetry_stat "$5") || it_fail "/wg/stats"
+	bps=$(it_iperf_udp "$2" "$3" "$4" 2 20M 1200) || it_fail "iperf3 UDP $name"
+	n=$(it_json "$IT_DIR/iperf_last.json" end.sum.packets)
+	lost=$(it_json "$IT_DIR/iperf_last.json" end.sum.lost_packets)
+	UDP_BYTES=$(it_json "$IT_DIR/iperf_last.json" end.sum_received.bytes)
+	c1=$(it_telemetry_stat "$5") || it_fail "/wg/stats"
+	it_log "iperf3 UDP $name: $bps bit/s, $((n - lost)) of $n datagrams, $5 +$((c1 - c0))"
+	[ $((n - lost)) -gt 1000 ] && [ "$UDP_BYTES" -gt 0 ] ||
+		it_fail "iperf3 UDP $name: $((n - lost)) of $n datagrams delivered"
+	[ $((c1 - c0)) -ge $((n - lost)) ] ||
+		it_fail "iperf3 UDP $name: $5 moved by $((c1 - c0)), $((n - lost)) datagrams delivered"
 }
-mism0=$(it_telemetry_stat drop_allowedips_src_mismatch) || it_fail "/wg/stats"
-it_addr "${NS_P[1]}" "${WG_P[1]}" 10.192.2.99/32
-if timeout 10 ip netns exec "${NS_P[1]}" ping -n -q -c 2 -i 0.2 -W 1 -I 10.192.2.99 10.0.0.2 \
-		>>"$IT_LOG" 2>&1; then
-	it_fail "p1 reached the LAN with a source of p2's prefix"
-fi
-mism1=$(it_telemetry_stat drop_allowedips_src_mismatch) || it_fail "/wg/stats"
-[ "$mism1" -ge $((mism0 + 2)) ] ||
-	it_fail "allowedips_src_mismatch went from $mism0 to $mism1, expected +2"
-# LAN traffic to p2's prefix reaches p2, not p1 (which now holds 10.192.2.99).
-it_ping "$NS_LAN" 10.192.2.2 2 || it_fail "ping LAN -> p2 after the spoofing attempt"
-if timeout 10 ip netns exec "$NS_LAN" ping -n -q -c 1 -W 2 10.192.2.99 >>"$IT_LOG" 2>&1; then
-	it_fail "LAN reached p1's 10.192.2.99 through p2's prefix"
-fi
+udp_bulk "p3 -> LAN" "$NS_LAN" 10.0.0.2 "${NS_P[3]}" decrypted
+u1=$UDP_BYTES
+udp_bulk "LAN -> p3" "${NS_P[3]}" fd01:3::2 "$NS_LAN" encrypted
+u2=$UDP_BYTES
+
+# ---- each peer only its own prefixes: every ordered pair ----
+# p$i sends from an address of p$j's prefix (10.192.$j.9$i, fd01:$j::9$i):
+# wireguard-go encrypts it (10.0.0.2 and fd00::2 are in its allowed IPs),
+# wg-dpdk refuses each after decryption: allowedips_src_mismatch moves by
+# exactly 3 per pair (2 IPv4 + 1 IPv6 echo requests), nothing reaches the LAN.
+mism=$(it_telemetry_stat drop_allowedips_src_mismatch) || it_fail "/wg/stats"
+mism_start=$mism
+for i in 1 2 3; do
+	for j in 1 2 3; do
+		[ "$i" -ne "$j" ] || continue
+		ns=${NS_P[$i]}
+		it_addr "$ns" "${WG_P[$i]}" "10.192.$j.9$i/32"
+		it_addr "$ns" "${WG_P[$i]}" "fd01:$j::9$i/128"
+		timeout 5 ip netns exec "$ns" ping -n -q -c 2 -i 0.2 -W 0.5 -I "10.192.$j.9$i" \
+			10.0.0.2 >>"$IT_LOG" 2>&1 &
+		p4=$!
+		timeout 5 ip netns exec "$ns" ping -n -q -c 1 -W 0.5 -I "fd01:$j::9$i" fd00::2 \
+			>>"$IT_LOG" 2>&1 &
+		p6=$!
+		r4=0 r6=0
+		wait "$p4" || r4=$?
+		wait "$p6" || r6=$?
+		[ "$r4" -ne 0 ] && [ "$r6" -ne 0 ] ||
+			it_fail "p$i reached the LAN with a source of p$j's prefix (ping $r4 / $r6)"
+		m0=$mism
+		it_wait_for "[ \$(it_telemetry_stat drop_allowedips_src_mismatch) -ge $((m0 + 3)) ]" \
+			5 || true
+		mism=$(it_telemetry_stat drop_allowedips_src_mismatch) || it_fail "/wg/stats"
+		it_log "p$i with p$j's sources: allowedips_src_mismatch $m0 -> $mism"
+		[ "$mism" -eq $((m0 + 3)) ] ||
+			it_fail "p$i with p$j's sources: allowedips_src_mismatch $m0 -> $mism, expected +3"
+	done
+done
+# LAN traffic to p$j's prefix goes to p$j only, even to the addresses p$i
+# now holds in it: p$j's tunnel interface receives the 4 echo requests (it
+# does not answer: not its address), the other peers' receive none.
+tun_rx() {
+	it_if_stat "${NS_P[$1]}" "${WG_P[$1]}" rx_packets
+}
+for j in 1 2 3; do
+	rx0=()
+	for k in 1 2 3; do rx0[k]=$(tun_rx "$k"); done
+	pids=()
+	for i in 1 2 3; do
+		[ "$i" -ne "$j" ] || continue
+		for a in "10.192.$j.9$i" "fd01:$j::9$i"; do
+			timeout 5 ip netns exec "$NS_LAN" ping -n -q -c 1 -W 1 "$a" >>"$IT_LOG" 2>&1 &
+			pids+=($!)
+		done
+	done
+	for p in "${pids[@]}"; do
+		if wait "$p"; then
+			it_fail "the LAN reached p$j's prefix at another peer's address"
+		fi
+	done
+	for k in 1 2 3; do
+		d=$(($(tun_rx "$k") - rx0[k]))
+		it_log "LAN -> p$j's prefix (other peers' addresses): p$k's tunnel received $d"
+		if [ "$k" -eq "$j" ]; then
+			[ "$d" -ge 4 ] || it_fail "LAN -> p$j's prefix: p$j received $d of 4 packets"
+		else
+			[ "$d" -eq 0 ] || it_fail "LAN -> p$j's prefix: p$k received $d packets"
+		fi
+	done
+done
+# The other peers' addresses go (source selection would pick them later).
+for i in 1 2 3; do
+	for j in 1 2 3; do
+		[ "$i" -ne "$j" ] || continue
+		for a in "10.192.$j.9$i/32" "fd01:$j::9$i/128"; do
+			it_run ip -n "${NS_P[$i]}" addr del "$a" dev "${WG_P[$i]}" ||
+				it_fail "remove $a from p$i"
+		done
+	done
+done
+for i in 1 2 3; do
+	it_ping "$NS_LAN" "10.192.$i.2" 1 && it_ping "${NS_P[$i]}" fd00::2 1 ||
+		it_fail "p$i's own prefixes after the spoofing attempts"
+done
 
 # ---- exact byte counters: wireguard-go's wg show against wg-dpdk's /wg/peer ----
 GO_RX=0 GO_TX=0 DP_RX=0 DP_TX=0
@@ -273,7 +368,8 @@ for i in 1 2 3; do
 	it_wait_for "counters_agree $i" 15 ||
 		it_fail "p$i counters: go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
 done
-[ "$DP_RX" -gt "$b2" ] || it_fail "wg-dpdk received $DP_RX bytes from p3, under iperf3's $b2"
+[ "$DP_RX" -gt $((b2 + u1)) ] && [ "$DP_TX" -gt $((b3 + u2)) ] ||
+	it_fail "wg-dpdk and p3: rx $DP_RX, tx $DP_TX bytes, under iperf3's $((b2 + u1)), $((b3 + u2))"
 
 # ---- telemetry: the peer list and the counters ----
 telemetry /wg/peers >"$IT_DIR/tel.json" || it_fail "/wg/peers"
@@ -306,7 +402,7 @@ stat_ge engine_staged 1
 stat_ge engine_staged_sent 1
 stat_ge decrypted 1000
 stat_ge encrypted 1000
-stat_ge drop_allowedips_src_mismatch 2
+stat_ge drop_allowedips_src_mismatch $((mism_start + 18))
 [ "$(tel_field hs_bad_mac1)" -eq 0 ] || it_fail "/wg/stats: handshakes with a bad mac1"
 
 # ---- clean shutdown: exit 0 means every mbuf came back ----
@@ -348,6 +444,9 @@ bps=$(it_iperf_tcp "$NS_LAN" 10.0.0.2 "${NS_P[1]}" 2 100M -w 64K) ||
 it_log "phase 2 iperf3 p1 -> LAN: $bps bit/s"
 it_wait_for "counters_agree 1" 15 ||
 	it_fail "phase 2 p1 counters: wireguard-go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
+telemetry /wg/stats >"$IT_DIR/tel.json" || it_fail "phase 2: /wg/stats"
+stat_ge decrypted 1000
+stat_ge encrypted 1000
 # Under load (WG_DPDK_UNDER_LOAD_THRESHOLD=1: one handshake message queued
 # behind another): a burst of 64 copies of p2's initiation, valid mac1 and no
 # mac2, is answered with cookie replies instead of reaching the Noise code.

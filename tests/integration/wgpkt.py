@@ -38,6 +38,15 @@ Variants (send --variant):
                   --frag-order inorder|reverse, --frag-drop-last
   replay          the same frame sent --count times (default 2)
 
+Length options (send, with any variant but frag):
+  --append N      N zero bytes appended to the message (UDP and IP lengths cover them)
+  --trailer N     N zero bytes after the UDP datagram, inside the IP packet (the IP
+                  length covers them, the UDP length does not)
+  --pad-frame N   N zero bytes after the IP packet (the frame is longer than the IP
+                  total length / IPv6 payload length say)
+  --frame-len N   the frame cut to its first N bytes (truncated headers)
+  --proto N       IPv4 protocol / IPv6 next header (default 17, UDP)
+
 Examples:
   wgpkt.py build --key HEX --index 1432778632 --counter 0 --plain 4500...
   ip netns exec NS wgpkt.py send --iface veth0 --dst-mac 02:..  --src 10.0.0.1 \\
@@ -212,6 +221,7 @@ def ipv4_hdr(src, dst, payload_len, proto=17, ident=0, frag=0, ttl=64, ihl=None,
 
 
 def ipv6_hdr(src, dst, payload_len, nh=17, hlim=64):
+    """payload_len is written as given (masked to 16 bits), so it may disagree."""
     return (struct.pack("!IHBB", 6 << 28, payload_len & 0xFFFF, nh, hlim)
             + socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst))
 
@@ -355,10 +365,14 @@ def build_frames(o, msg):
         ulen = 8 + len(msg) - o.delta
     udp = udp_dgram(o.src, o.dst, o.sport, o.dport, msg, udp_len=ulen,
                     bad_csum=(v == "bad-udp-csum"))
+    udp += bytes(getattr(o, "trailer", 0) or 0)
+    proto = getattr(o, "proto", None)
+    proto = 17 if proto is None else proto
     ident = o.ip_id if o.ip_id is not None else random.randrange(1, 0x10000)
     if v6:
         plen = len(udp) + {"ip-len-long": o.delta, "ip-len-short": -o.delta}.get(v, 0)
-        return [eth_frame(o.dst_mac, o.src_mac, 0x86DD, ipv6_hdr(o.src, o.dst, plen) + udp)]
+        ip = ipv6_hdr(o.src, o.dst, plen, nh=proto) + udp
+        return [_frame_len(o, eth_frame(o.dst_mac, o.src_mac, 0x86DD, ip))]
     if v == "frag":
         return [eth_frame(o.dst_mac, o.src_mac, 0x0800, f)
                 for f in ipv4_fragments(o.src, o.dst, 17, udp, o.frag_size, ident,
@@ -374,8 +388,15 @@ def build_frames(o, msg):
         kw["options"] = b"\x01\x01\x01\x00"  # NOP NOP NOP EOL
     elif v == "bad-ip-csum":
         kw["bad_csum"] = True
-    ip = ipv4_hdr(o.src, o.dst, len(udp), ident=ident, frag=0x4000, **kw) + udp
-    return [eth_frame(o.dst_mac, o.src_mac, 0x0800, ip)]
+    ip = ipv4_hdr(o.src, o.dst, len(udp), proto=proto, ident=ident, frag=0x4000, **kw) + udp
+    return [_frame_len(o, eth_frame(o.dst_mac, o.src_mac, 0x0800, ip))]
+
+
+def _frame_len(o, frame):
+    """--pad-frame, then --frame-len: a frame longer or shorter than its headers say."""
+    frame += bytes(getattr(o, "pad_frame", 0) or 0)
+    n = getattr(o, "frame_len", None)
+    return frame if n is None else frame[:n]
 
 
 # ---------------------------------------------------------------------------
@@ -543,7 +564,8 @@ def cmd_send(o):
     n_msgs = count if o.counter_step and frames_src is None else 1
     for i in range(n_msgs):
         msg = frames_src["payload"] if frames_src else _msg_from_args(o)
-        frames += build_frames(o, mutate_msg(msg, o.variant, o.bit, o.cut))
+        msg = mutate_msg(msg, o.variant, o.bit, o.cut) + bytes(o.append)
+        frames += build_frames(o, msg)
         o.counter += o.counter_step
     reps = 1 if n_msgs > 1 else count
     if o.dry_run:
@@ -742,12 +764,39 @@ def selftest(kat_path):
     check("frag reverse", _reassemble(one("frag")) == f[34:])
     o.frag_drop_last = True
     check("frag drop last", len(one("frag")) == len(fr) - 1)
+    o.frag_drop_last = False
+    o.trailer = 20
+    b = one("ok")[0][14:]
+    check("trailer: IPv4 length covers it, UDP length does not",
+          struct.unpack("!H", b[2:4])[0] == len(b) == 20 + 8 + len(m) + 20
+          and struct.unpack("!H", b[24:26])[0] == 8 + len(m) and inet_csum(b[:20]) == 0)
+    o.trailer, o.pad_frame = 0, 30
+    b = one("ok")[0]
+    check("pad-frame: 30 bytes past the IPv4 total length",
+          len(b) == len(f) + 30 and b[:len(f)] == f and struct.unpack("!H", b[16:18])[0]
+          == len(f) - 14)
+    o.pad_frame, o.frame_len, o.proto = 0, 30, 6
+    b = one("ok")[0]
+    check("frame-len, proto (IPv4)", len(b) == 30 and b[23] == 6)
+    o.frame_len, o.proto = None, None
     o.src, o.dst = "fd00::1", "fd00::2"
     b = one("ok")[0]
     p = parse_frame(b)
     pseudo6 = b[22:54] + struct.pack("!IxxxB", len(b) - 54, 17)
     check("IPv6 frame parses back, UDP checksum", p is not None and p["payload"] == m
           and inet_csum(pseudo6 + b[54:]) == 0)
+    b6 = one("ip-len-long")[0]
+    check("IPv6 ip-len-long", struct.unpack("!H", b6[18:20])[0] == len(b6) - 54 + 8)
+    b6 = one("udp-len-short")[0]
+    check("IPv6 udp-len-short", struct.unpack("!H", b6[58:60])[0] == len(b6) - 54 - 8)
+    o.proto, o.trailer, o.pad_frame = 59, 16, 8
+    b6 = one("ok")[0]
+    check("IPv6 proto, trailer, pad-frame", b6[20] == 59
+          and struct.unpack("!H", b6[18:20])[0] == len(b) - 54 + 16 == len(b6) - 54 - 8
+          and b6[:len(b)][54:] == b[54:] and struct.unpack("!H", b6[58:60])[0] == len(b) - 54)
+    o.proto, o.trailer, o.pad_frame, o.frame_len = None, 0, 0, 14 + 39
+    check("IPv6 frame-len: truncated header", len(one("ok")[0]) == 53)
+    o.frame_len = None
     check("truncate", len(mutate_msg(m, "truncate", cut=5)) == len(m) - 5)
     o.variant, o.raw_msg, o.key, o.index, o.counter = "oversize", None, key.hex(), 9, 1
     o.inner_ping, o.plain, o.no_pad, o.mtu, o.size = None, "4500", False, TUNNEL_MTU, None
@@ -811,6 +860,13 @@ def main(argv=None):
     s.add_argument("--frag-size", type=int, default=24)
     s.add_argument("--frag-order", choices=("inorder", "reverse"), default="inorder")
     s.add_argument("--frag-drop-last", action="store_true")
+    s.add_argument("--append", type=int, default=0, help="zero bytes appended to the message")
+    s.add_argument("--trailer", type=int, default=0,
+                   help="zero bytes after the UDP datagram, inside the IP packet")
+    s.add_argument("--pad-frame", type=int, default=0,
+                   help="zero bytes after the IP packet")
+    s.add_argument("--frame-len", type=int, help="cut the frame to this many bytes")
+    s.add_argument("--proto", type=int, help="IPv4 protocol / IPv6 next header (default 17)")
     s.add_argument("--count", type=int, help="send this many times (replay: default 2)")
     s.add_argument("--counter-step", type=int, default=0,
                    help="with --count: a new message per send, counter += STEP")
