@@ -569,6 +569,8 @@ static struct {
 static void
 peer_info(const struct wg_peer *peer, struct wg_peer_info *out)
 {
+	unsigned int i;
+
 	memset(out, 0, sizeof(*out));
 	out->id = peer->id;
 	memcpy(out->public_key, peer->public_key, sizeof(out->public_key));
@@ -577,6 +579,8 @@ peer_info(const struct wg_peer *peer, struct wg_peer_info *out)
 	out->rx_packets = __atomic_load_n(&peer->wk.rx_packets, __ATOMIC_RELAXED);
 	out->tx_bytes = __atomic_load_n(&peer->wk.tx_bytes, __ATOMIC_RELAXED);
 	out->tx_packets = __atomic_load_n(&peer->wk.tx_packets, __ATOMIC_RELAXED);
+	for (i = 0; i < RTE_DIM(out->drop); i++)
+		out->drop[i] = __atomic_load_n(&peer->wk.drop[i], __ATOMIC_RELAXED);
 	out->last_handshake_sec = peer->last_handshake_sec;
 	out->last_handshake_nsec = peer->last_handshake_nsec;
 	out->persistent_keepalive = peer->persistent_keepalive;
