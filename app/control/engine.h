@@ -39,8 +39,8 @@ struct wg_engine_ops {
 	void (*send_to)(void *arg, const struct wg_endpoint *dst, const void *msg, size_t len);
 	/* A staged inner packet, to be encrypted by a worker on the current keypair. */
 	void (*send_staged)(void *arg, struct wg_peer *peer, void *pkt);
-	/* Drop a staged packet. */
-	void (*free_pkt)(void *arg, void *pkt);
+	/* Drop a staged packet of peer. */
+	void (*free_pkt)(void *arg, struct wg_peer *peer, void *pkt);
 };
 
 /*

@@ -10,7 +10,8 @@
  *   endpoint: the control lcore only, under its sequence count; workers read
  *       it with wg_peer_endpoint_read() (engine_worker.h);
  *   wk (struct wg_peer_worker): workers, with relaxed atomics and the event
- *       helpers of engine_worker.h; the control lcore reads and clears.
+ *       helpers of engine_worker.h; the control lcore reads and clears;
+ *       wk.drop: whoever drops one of the peer's packets (relaxed adds).
  */
 #ifndef WG_ENGINE_PEER_H
 #define WG_ENGINE_PEER_H
@@ -78,6 +79,13 @@ struct wg_staged {
 };
 
 /*
+ * Per-peer drop counters: one per reason of WG_PEER_DROP_REASONS
+ * (pipeline/stats.h, which checks the count), at the end of the peer, off
+ * the two lines a packet touches.
+ */
+enum { WG_PEER_DROP_SLOTS = 19 };
+
+/*
  * Written by workers (relaxed atomics, once per burst). The pending-event
  * words come first: struct wg_peer places them on the line of the keypair
  * slots and the endpoint, which every packet reads anyway; the counters and
@@ -100,6 +108,11 @@ struct wg_peer_worker {
 	uint64_t last_tx;		/* authenticated packet sent */
 	uint64_t last_tx_data;		/* non-keepalive data sent */
 	struct wg_endpoint_seq ev_endpoint;	/* WG_PEER_EV_ENDPOINT: the new source (rare) */
+	/*
+	 * Cold: drops of this peer's packets, relaxed atomic adds on the drop
+	 * paths only (workers and the control lcore); read by the control lcore.
+	 */
+	uint64_t drop[WG_PEER_DROP_SLOTS];
 };
 
 #endif

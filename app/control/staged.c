@@ -10,9 +10,9 @@
 #include "control/engine_internal.h"
 
 static void
-drop(struct wg_engine *e, void *pkt)
+drop(struct wg_engine *e, struct wg_peer *peer, void *pkt)
 {
-	e->ops->free_pkt(e->ops_arg, pkt);
+	e->ops->free_pkt(e->ops_arg, peer, pkt);
 	wg_hold_budget_put(e->budget, 1);
 	e->stats.staged_dropped++;
 }
@@ -42,7 +42,7 @@ wg_staged_purge(struct wg_engine *e, struct wg_peer *peer)
 	struct wg_staged *s = &peer->staged;
 
 	while (s->count > 0)
-		drop(e, pop(s));
+		drop(e, peer, pop(s));
 	release(s);
 }
 
@@ -77,16 +77,16 @@ wg_engine_stage(struct wg_engine *e, struct wg_peer *peer, void *pkt)
 	engine_clock(e);
 	if (__atomic_load_n(&peer->ep.u.ep.family, __ATOMIC_RELAXED) == 0) {
 		/* Nowhere to send it, now or after a handshake (§8.6). */
-		e->ops->free_pkt(e->ops_arg, pkt);
+		e->ops->free_pkt(e->ops_arg, peer, pkt);
 		e->stats.no_endpoint++;
 		return;
 	}
 	if (s->count == MAX_STAGED_PACKETS)
-		drop(e, pop(s));
+		drop(e, peer, pop(s));
 	if (s->pkts == NULL)
 		s->pkts = malloc(MAX_STAGED_PACKETS * sizeof(*s->pkts));
 	if (s->pkts == NULL || !wg_hold_budget_take(e->budget)) {
-		e->ops->free_pkt(e->ops_arg, pkt);
+		e->ops->free_pkt(e->ops_arg, peer, pkt);
 		e->stats.staged_over_cap++;
 		if (s->count == 0)
 			release(s);

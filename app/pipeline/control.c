@@ -69,6 +69,14 @@ control_drop(struct rte_mbuf *m, enum wg_drop_reason r)
 	rte_pktmbuf_free(m);
 }
 
+/* A drop of one of peer's packets (peer may be NULL): also in its counters. */
+static void
+control_drop_peer(struct rte_mbuf *m, enum wg_drop_reason r, struct wg_peer *peer)
+{
+	wg_peer_count_drop(peer, r, 1);
+	control_drop(m, r);
+}
+
 /* Control lcore only: it is the single producer of every worker's TX ring. */
 void
 wg_control_tx(struct wg_dp *dp, uint8_t role, struct rte_mbuf *m)
@@ -285,9 +293,10 @@ encap_reason(int err)
 	}
 }
 
-/* A WireGuard message the engine originated, in a new mbuf, to dst. */
+/* A WireGuard message the engine originated, in a new mbuf, to dst (for peer, or NULL). */
 static void
-send_message(struct wg_dp *dp, const struct wg_endpoint *dst, const void *msg, size_t len)
+send_message(struct wg_dp *dp, struct wg_peer *peer, const struct wg_endpoint *dst,
+	const void *msg, size_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
 	void *data;
@@ -299,13 +308,13 @@ send_message(struct wg_dp *dp, const struct wg_endpoint *dst, const void *msg, s
 	}
 	data = len <= UINT16_MAX ? rte_pktmbuf_append(m, (uint16_t)len) : NULL;
 	if (data == NULL) {
-		control_drop(m, WG_DROP_encap_no_room);
+		control_drop_peer(m, WG_DROP_encap_no_room, peer);
 		return;
 	}
 	memcpy(data, msg, len);
 	ret = wg_encap_udp(dp, m, dst);
 	if (ret != 0) {
-		control_drop(m, encap_reason(ret));
+		control_drop_peer(m, encap_reason(ret), peer);
 		return;
 	}
 	neigh_wait(dp, m);
@@ -318,29 +327,32 @@ op_send(void *arg, struct wg_peer *peer, const void *msg, size_t len)
 
 	if (!wg_peer_endpoint_read(peer, &ep)) {
 		wg_stats_drop(my_stats(), WG_DROP_no_endpoint, 1);
+		wg_peer_count_drop(peer, WG_DROP_no_endpoint, 1);
 		return;
 	}
-	send_message(arg, &ep, msg, len);
+	send_message(arg, peer, &ep, msg, len);
 }
 
 static void
 op_send_to(void *arg, const struct wg_endpoint *dst, const void *msg, size_t len)
 {
-	send_message(arg, dst, msg, len);
+	send_message(arg, NULL, dst, msg, len);
 }
 
 static void
 op_send_staged(void *arg, struct wg_peer *peer, void *pkt)
 {
-	/* Ring full: freed and counted by the callee. */
-	wg_encap_send_staged(arg, pkt, peer->id);
+	/* Ring full: freed and counted per lcore by the callee. */
+	if (!wg_encap_send_staged(arg, pkt, peer->id))
+		wg_peer_count_drop(peer, WG_DROP_tx_ring_full, 1);
 }
 
 static void
-op_free_pkt(void *arg, void *pkt)
+op_free_pkt(void *arg, struct wg_peer *peer, void *pkt)
 {
 	(void)arg;
-	control_drop(pkt, wg_dp_quitting() ? WG_DROP_shutdown : WG_DROP_staged_dropped);
+	control_drop_peer(pkt, wg_dp_quitting() ? WG_DROP_shutdown : WG_DROP_staged_dropped,
+		peer);
 }
 
 const struct wg_engine_ops wg_control_engine_ops = {
@@ -560,6 +572,8 @@ static struct {
 static void
 peer_info(const struct wg_peer *peer, struct wg_peer_info *out)
 {
+	unsigned int i;
+
 	memset(out, 0, sizeof(*out));
 	out->id = peer->id;
 	memcpy(out->public_key, peer->public_key, sizeof(out->public_key));
@@ -568,6 +582,8 @@ peer_info(const struct wg_peer *peer, struct wg_peer_info *out)
 	out->rx_packets = __atomic_load_n(&peer->wk.rx_packets, __ATOMIC_RELAXED);
 	out->tx_bytes = __atomic_load_n(&peer->wk.tx_bytes, __ATOMIC_RELAXED);
 	out->tx_packets = __atomic_load_n(&peer->wk.tx_packets, __ATOMIC_RELAXED);
+	for (i = 0; i < RTE_DIM(out->drop); i++)
+		out->drop[i] = __atomic_load_n(&peer->wk.drop[i], __ATOMIC_RELAXED);
 	out->last_handshake_sec = peer->last_handshake_sec;
 	out->last_handshake_nsec = peer->last_handshake_nsec;
 	out->persistent_keepalive = peer->persistent_keepalive;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "control/config.h"
+#include "stats.h"
 
 struct wg_dp;
 struct wg_engine_ops;
@@ -89,6 +90,7 @@ struct wg_peer_info {
 	bool has_psk;
 	bool has_current_keypair;	/* false once the key material is zeroed */
 	char name[64];			/* "" when none */
+	uint64_t drop[WG_PEER_DROP_MAX];	/* by enum wg_peer_drop_reason (stats.h) */
 };
 
 enum { WG_PEER_QUERY_MAX = 64 };

@@ -136,7 +136,7 @@ find_keypairs(struct wg_worker *w, struct rx_cand *cand, uint64_t now)
 			continue;
 		}
 		if (!wg_noise_keypair_receive_usable(kp[i], now)) {
-			wg_worker_drop(w, it[i].m, WG_DROP_wg_key_expired);
+			wg_worker_drop_peer(w, it[i].m, WG_DROP_wg_key_expired, kp[i]->entry.owner);
 			continue;
 		}
 		cand[k].m = it[i].m;
@@ -296,17 +296,17 @@ authenticate(struct wg_worker *w, const struct rx_cand *cand, const struct wg_ae
 
 	memset(map, RX_PEER_NONE, sizeof(map));
 	for (i = 0; i < n; i++) {
+		peer = cand[i].kp->entry.owner;
 		if (!ops[i].ok) {
-			wg_worker_drop(w, cand[i].m, WG_DROP_wg_bad_tag);
+			wg_worker_drop_peer(w, cand[i].m, WG_DROP_wg_bad_tag, peer);
 			continue;
 		}
 		if (!wg_noise_keypair_replay_check(cand[i].kp, ops[i].counter)) {
-			wg_worker_drop(w, cand[i].m, WG_DROP_wg_replay);
+			wg_worker_drop_peer(w, cand[i].m, WG_DROP_wg_replay, peer);
 			continue;
 		}
 		/* Authenticated: it moves the endpoint and the timers (§9.6) whatever follows. */
 		good++;
-		peer = cand[i].kp->entry.owner;
 		rp = rx_peer_get(peers, n_peers, map, peer);
 		outer_source(cand[i].m, &src, &ecn);
 		rp->src = src;
@@ -326,7 +326,7 @@ authenticate(struct wg_worker *w, const struct rx_cand *cand, const struct wg_ae
 		rp->bits |= WG_PEER_EV_DATA_RX;
 		family = inner_trim(cand[i].m, cand[i].msg + MESSAGE_DATA_HEADER_LEN, plen);
 		if (family == 0) {
-			wg_worker_drop(w, cand[i].m, WG_DROP_inner_malformed);
+			wg_worker_drop_peer(w, cand[i].m, WG_DROP_inner_malformed, peer);
 			continue;
 		}
 		in[k].m = cand[i].m;
@@ -426,7 +426,7 @@ ip4_error_suppressed(const struct rte_ipv4_hdr *ip)
  * encrypted for the same peer with this burst's LAN packets.
  */
 static void
-time_exceeded4(struct wg_worker *w, struct rte_mbuf *m, uint32_t peer_id)
+time_exceeded4(struct wg_worker *w, struct rte_mbuf *m, struct wg_peer *peer)
 {
 	const struct wg_port *lan = &w->dp->port[WG_LAN];
 	const struct rte_ipv4_hdr *orig = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
@@ -438,17 +438,17 @@ time_exceeded4(struct wg_worker *w, struct rte_mbuf *m, uint32_t peer_id)
 	struct rte_icmp_hdr *icmp;
 
 	if (lan->n_ip4 == 0 || ip4_error_suppressed(orig)) {
-		wg_worker_drop(w, m, WG_DROP_ttl_exceeded);
+		wg_worker_drop_peer(w, m, WG_DROP_ttl_exceeded, peer);
 		return;
 	}
 	if (!wg_icmp_error_allowed(w)) {
-		wg_worker_drop(w, m, WG_DROP_icmp_ratelimited);
+		wg_worker_drop_peer(w, m, WG_DROP_icmp_ratelimited, peer);
 		return;
 	}
 	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - quote);
 	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip) + sizeof(*icmp));
 	if (ip == NULL) {
-		wg_worker_drop(w, m, WG_DROP_ttl_exceeded);
+		wg_worker_drop_peer(w, m, WG_DROP_ttl_exceeded, peer);
 		return;
 	}
 	icmp = (struct rte_icmp_hdr *)(ip + 1);
@@ -464,12 +464,12 @@ time_exceeded4(struct wg_worker *w, struct rte_mbuf *m, uint32_t peer_id)
 	icmp->icmp_type = WG_ICMP_TIME_EXCEEDED;
 	icmp->icmp_cksum = ~rte_raw_cksum(icmp, sizeof(*icmp) + quote);
 	wg_stats_count(w->stats, WG_CNT_icmp_errors, 1);
-	wg_encap_add(w, m, 0, peer_id, false);
+	wg_encap_add(w, m, 0, peer->id, false);
 }
 
 /* The same for IPv6 (RFC 4443 3.3), from our LAN address for the destination. */
 static void
-time_exceeded6(struct wg_worker *w, struct rte_mbuf *m, uint32_t peer_id)
+time_exceeded6(struct wg_worker *w, struct rte_mbuf *m, struct wg_peer *peer)
 {
 	const struct wg_port *lan = &w->dp->port[WG_LAN];
 	const struct rte_ipv6_hdr *orig = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
@@ -486,17 +486,17 @@ time_exceeded6(struct wg_worker *w, struct rte_mbuf *m, uint32_t peer_id)
 	if (wg_ip6_is_link_local(src) ||
 			(orig->proto == IPPROTO_ICMPV6 &&
 			 (len <= sizeof(*orig) || l4[0] < ICMP6_ECHO_REQUEST))) {
-		wg_worker_drop(w, m, WG_DROP_ttl_exceeded);
+		wg_worker_drop_peer(w, m, WG_DROP_ttl_exceeded, peer);
 		return;
 	}
 	if (!wg_icmp_error_allowed(w)) {
-		wg_worker_drop(w, m, WG_DROP_icmp_ratelimited);
+		wg_worker_drop_peer(w, m, WG_DROP_icmp_ratelimited, peer);
 		return;
 	}
 	rte_pktmbuf_trim(m, len - quote);
 	ip = (struct rte_ipv6_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip) + 8);
 	if (ip == NULL) {
-		wg_worker_drop(w, m, WG_DROP_ttl_exceeded);
+		wg_worker_drop_peer(w, m, WG_DROP_ttl_exceeded, peer);
 		return;
 	}
 	icmp = (uint8_t *)(ip + 1);
@@ -511,28 +511,28 @@ time_exceeded6(struct wg_worker *w, struct rte_mbuf *m, uint32_t peer_id)
 	cksum = rte_ipv6_udptcp_cksum(ip, icmp);
 	memcpy(icmp + 2, &cksum, 2);
 	wg_stats_count(w->stats, WG_CNT_icmp_errors, 1);
-	wg_encap_add(w, m, 0, peer_id, false);
+	wg_encap_add(w, m, 0, peer->id, false);
 }
 
 /* 5. The last step: next hop on the LAN, Ethernet header, TX or wait for the neighbour. */
 static void
-out_lan(struct wg_worker *w, struct rte_mbuf *m, uint8_t family, const uint8_t *dst,
-	struct nh_cache *c)
+out_lan(struct wg_worker *w, const struct rx_inner *r, const uint8_t *dst, struct nh_cache *c)
 {
 	struct wg_dp *dp = w->dp;
+	struct rte_mbuf *m = r->m;
 	struct rte_ether_hdr *eth;
 	struct wg_neigh_key nh;
 
-	if (!wg_port_nexthop(&dp->port[WG_LAN], family, dst, &nh)) {
-		wg_worker_drop(w, m, WG_DROP_no_gateway);
+	if (!wg_port_nexthop(&dp->port[WG_LAN], r->family, dst, &nh)) {
+		wg_worker_drop_peer(w, m, WG_DROP_no_gateway, r->peer);
 		return;
 	}
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth));
 	if (eth == NULL) {
-		wg_worker_drop(w, m, WG_DROP_encap_no_room);
+		wg_worker_drop_peer(w, m, WG_DROP_encap_no_room, r->peer);
 		return;
 	}
-	eth->ether_type = family == AF_INET ? RTE_BE16(RTE_ETHER_TYPE_IPV4) :
+	eth->ether_type = r->family == AF_INET ? RTE_BE16(RTE_ETHER_TYPE_IPV4) :
 		RTE_BE16(RTE_ETHER_TYPE_IPV6);
 	if (!c->valid || memcmp(&c->key, &nh, sizeof(nh)) != 0) {
 		c->key = nh;
@@ -551,23 +551,23 @@ deliver4(struct wg_worker *w, const struct rx_inner *r, struct nh_cache *c)
 	int i, ecn;
 
 	if (wg_ip4_martian(ip->dst_addr)) {
-		wg_worker_drop(w, r->m, wg_ip4_multicast(ip->dst_addr) ? WG_DROP_l3_multicast :
-			WG_DROP_ip4_martian);
+		wg_worker_drop_peer(w, r->m, wg_ip4_multicast(ip->dst_addr) ? WG_DROP_l3_multicast :
+			WG_DROP_ip4_martian, r->peer);
 		return;
 	}
 	if (wg_port_ip4_local(&dp->port[WG_LAN], ip->dst_addr) >= 0 ||
 			wg_port_ip4_local(&dp->port[WG_WAN], ip->dst_addr) >= 0) {
-		wg_worker_drop(w, r->m, WG_DROP_local_unhandled);
+		wg_worker_drop_peer(w, r->m, WG_DROP_local_unhandled, r->peer);
 		return;
 	}
 	i = wg_port_ip4_onlink(&dp->port[WG_LAN], ip->dst_addr);
 	if (i >= 0 && (ip->dst_addr | dp->port[WG_LAN].ip4[i].mask) == UINT32_MAX) {
-		wg_worker_drop(w, r->m, WG_DROP_l3_multicast);
+		wg_worker_drop_peer(w, r->m, WG_DROP_l3_multicast, r->peer);
 		return;
 	}
 	ecn = ecn_decap(inner, r->outer_ecn);
 	if (ecn < 0) {
-		wg_worker_drop(w, r->m, WG_DROP_ecn_not_ect_ce);
+		wg_worker_drop_peer(w, r->m, WG_DROP_ecn_not_ect_ce, r->peer);
 		return;
 	}
 	if (ecn != inner) {
@@ -576,11 +576,11 @@ deliver4(struct wg_worker *w, const struct rx_inner *r, struct nh_cache *c)
 		ip->hdr_checksum = wg_ip4_cksum(ip);
 	}
 	if (ip->time_to_live <= 1) {
-		time_exceeded4(w, r->m, r->peer->id);
+		time_exceeded4(w, r->m, r->peer);
 		return;
 	}
 	wg_ip4_dec_ttl(ip);
-	out_lan(w, r->m, AF_INET, (const uint8_t *)&ip->dst_addr, c);
+	out_lan(w, r, (const uint8_t *)&ip->dst_addr, c);
 }
 
 static void
@@ -594,32 +594,32 @@ deliver6(struct wg_worker *w, const struct rx_inner *r, struct nh_cache *c)
 	int ecn;
 
 	if (wg_ip6_is_multicast(ip->dst_addr)) {
-		wg_worker_drop(w, r->m, WG_DROP_l3_multicast);
+		wg_worker_drop_peer(w, r->m, WG_DROP_l3_multicast, r->peer);
 		return;
 	}
 	if (wg_ip6_is_link_local(ip->dst_addr) || wg_ip6_is_unspecified(ip->dst_addr) ||
 			memcmp(ip->dst_addr, loopback, 16) == 0) {
-		wg_worker_drop(w, r->m, WG_DROP_ip6_martian);
+		wg_worker_drop_peer(w, r->m, WG_DROP_ip6_martian, r->peer);
 		return;
 	}
 	if (wg_port_ip6_local(&dp->port[WG_LAN], ip->dst_addr) >= 0 ||
 			wg_port_ip6_local(&dp->port[WG_WAN], ip->dst_addr) >= 0) {
-		wg_worker_drop(w, r->m, WG_DROP_local_unhandled);
+		wg_worker_drop_peer(w, r->m, WG_DROP_local_unhandled, r->peer);
 		return;
 	}
 	ecn = ecn_decap(inner, r->outer_ecn);
 	if (ecn < 0) {
-		wg_worker_drop(w, r->m, WG_DROP_ecn_not_ect_ce);
+		wg_worker_drop_peer(w, r->m, WG_DROP_ecn_not_ect_ce, r->peer);
 		return;
 	}
 	if (ecn != inner)
 		ip->vtc_flow = rte_cpu_to_be_32((flow & ~(ECN_MASK << 20)) | (uint32_t)ecn << 20);
 	if (ip->hop_limits <= 1) {
-		time_exceeded6(w, r->m, r->peer->id);
+		time_exceeded6(w, r->m, r->peer);
 		return;
 	}
 	ip->hop_limits--;
-	out_lan(w, r->m, AF_INET6, ip->dst_addr, c);
+	out_lan(w, r, ip->dst_addr, c);
 }
 
 void
@@ -657,7 +657,8 @@ wg_decap_flush(struct wg_worker *w)
 	check_sources(w, in, k, ok);
 	for (i = 0; i < k; i++) {
 		if (!ok[i])
-			wg_worker_drop(w, in[i].m, WG_DROP_allowedips_src_mismatch);
+			wg_worker_drop_peer(w, in[i].m, WG_DROP_allowedips_src_mismatch,
+				in[i].peer);
 		else if (in[i].family == AF_INET)
 			deliver4(w, &in[i], &cache);
 		else

@@ -386,14 +386,14 @@ stage(struct wg_worker *w, struct wg_encap_item *it, struct tx_group *g)
 	struct wg_mbuf_meta *meta = wg_meta(m);
 
 	if (it->staged) {
-		wg_worker_drop(w, m, WG_DROP_staged_no_keypair);
+		wg_worker_drop_peer(w, m, WG_DROP_staged_no_keypair, g->peer);
 		return;
 	}
 	rte_pktmbuf_adj(m, it->l3);
 	meta->kind = WG_META_STAGE;
 	meta->peer_id = g->peer_id;
 	if (rte_ring_sp_enqueue(w->ctrl_ring, m) != 0) {
-		wg_worker_drop(w, m, WG_DROP_ctrl_ring_full);
+		wg_worker_drop_peer(w, m, WG_DROP_ctrl_ring_full, g->peer);
 		g->stage_failed = true;
 		return;
 	}
@@ -506,13 +506,13 @@ wg_encap_flush(struct wg_worker *w)
 			continue;
 		g = &groups[gi[i]];
 		if (g->fate == FATE_DROP) {
-			wg_worker_drop(w, it[i].m, g->drop);
+			wg_worker_drop_peer(w, it[i].m, g->drop, g->peer);
 		} else if (g->fate == FATE_STAGE) {
 			stage(w, &it[i], g);
 		} else if (w->aead == NULL) {
 			wg_worker_drop(w, it[i].m, WG_DROP_crypto_unavailable);
 		} else if (!pad(w, &it[i], g, &ops[k], &ecn[k])) {
-			wg_worker_drop(w, it[i].m, WG_DROP_encap_no_room);
+			wg_worker_drop_peer(w, it[i].m, WG_DROP_encap_no_room, g->peer);
 		} else {
 			ops[k].key = g->kp->send_key;
 			ops[k].counter = g->next_counter++;

@@ -257,6 +257,27 @@ wg_worker_drop(struct wg_worker *w, struct rte_mbuf *m, enum wg_drop_reason r)
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * Also in the peer's counters when r is one of WG_PEER_DROP_REASONS (peer
+ * may be NULL). A relaxed add on the peer's cold drop line: drop paths only.
+ */
+static inline void
+wg_peer_count_drop(struct wg_peer *peer, enum wg_drop_reason r, uint64_t n)
+{
+	int i = wg_stats_peer_index(r);
+
+	if (peer != NULL && i >= 0)
+		__atomic_fetch_add(&peer->wk.drop[i], n, __ATOMIC_RELAXED);
+}
+
+static inline void
+wg_worker_drop_peer(struct wg_worker *w, struct rte_mbuf *m, enum wg_drop_reason r,
+	struct wg_peer *peer)
+{
+	wg_peer_count_drop(peer, r, 1);
+	wg_worker_drop(w, m, r);
+}
+
 /* Address helpers (addresses in network order). */
 static inline int
 wg_port_ip4_local(const struct wg_port *p, rte_be32_t a)

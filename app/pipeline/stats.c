@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <string.h>
 
+#include "control/engine_peer.h"
 #include "stats.h"
 
 struct wg_lcore_stats wg_stats[RTE_MAX_LCORE];
@@ -22,6 +23,35 @@ static const char *const counter_names[WG_CNT_MAX] = {
 	WG_COUNTERS(CNT_NAME)
 };
 #undef CNT_NAME
+
+/* Index + 1 in the peer's counters, 0 for the reasons that are not per peer. */
+#define PEER_SLOT(name) [WG_DROP_##name] = WG_PEER_DROP_##name + 1,
+static const uint8_t peer_slot[WG_DROP_MAX] = {
+	WG_PEER_DROP_REASONS(PEER_SLOT)
+};
+#undef PEER_SLOT
+
+#define PEER_REASON(name) WG_DROP_##name,
+static const uint8_t peer_reason[WG_PEER_DROP_MAX] = {
+	WG_PEER_DROP_REASONS(PEER_REASON)
+};
+#undef PEER_REASON
+
+_Static_assert((int)WG_PEER_DROP_MAX == (int)WG_PEER_DROP_SLOTS,
+	"struct wg_peer_worker holds one counter per peer drop reason");
+_Static_assert(WG_DROP_MAX <= UINT8_MAX, "drop reasons fit the peer tables");
+
+int
+wg_stats_peer_index(enum wg_drop_reason r)
+{
+	return (unsigned int)r < WG_DROP_MAX ? (int)peer_slot[r] - 1 : -1;
+}
+
+enum wg_drop_reason
+wg_stats_peer_reason(unsigned int i)
+{
+	return i < WG_PEER_DROP_MAX ? (enum wg_drop_reason)peer_reason[i] : WG_DROP_MAX;
+}
 
 const char *
 wg_stats_drop_name(enum wg_drop_reason r)

@@ -76,6 +76,41 @@ enum wg_drop_reason {
 };
 #undef WG_DROP_ENUM
 
+/*
+ * The reasons of the list above that also count in the peer they concern
+ * (struct wg_peer_worker.drop, in this order): those of paths that already
+ * know the peer, after its keypair was found (receive) or its allowed IPs
+ * chose it (send), and the control lcore's staging and messages for it.
+ * Only the drop paths count them, never the path of a packet that passes.
+ */
+#define WG_PEER_DROP_REASONS(X) \
+	X(ip4_martian) \
+	X(ip6_martian) \
+	X(l3_multicast) \
+	X(local_unhandled) \
+	X(wg_key_expired) \
+	X(wg_bad_tag) \
+	X(wg_replay) \
+	X(inner_malformed) \
+	X(allowedips_src_mismatch) \
+	X(ecn_not_ect_ce) \
+	X(ttl_exceeded) \
+	X(no_gateway) \
+	X(no_endpoint) \
+	X(no_wan_address) \
+	X(staged_no_keypair) \
+	X(encap_no_room) \
+	X(ctrl_ring_full) \
+	X(tx_ring_full) \
+	X(staged_dropped)
+
+#define WG_PEER_DROP_ENUM(name) WG_PEER_DROP_##name,
+enum wg_peer_drop_reason {
+	WG_PEER_DROP_REASONS(WG_PEER_DROP_ENUM)
+	WG_PEER_DROP_MAX
+};
+#undef WG_PEER_DROP_ENUM
+
 /* Counters that are not drops, per port where it matters. */
 #define WG_COUNTERS(X) \
 	X(rx_wan) \
@@ -134,6 +169,10 @@ wg_stats_drop(struct wg_lcore_stats *s, enum wg_drop_reason r, uint64_t n)
 const char *wg_stats_drop_name(enum wg_drop_reason r);
 const char *wg_stats_drop_desc(enum wg_drop_reason r);
 const char *wg_stats_counter_name(enum wg_counter c);
+/* The peer counter index of a drop reason, or -1 when it is not counted per peer. */
+int wg_stats_peer_index(enum wg_drop_reason r);
+/* The drop reason of a peer counter index (i < WG_PEER_DROP_MAX). */
+enum wg_drop_reason wg_stats_peer_reason(unsigned int i);
 
 /* Sum every lcore into out (relaxed loads, safe while workers run). */
 void wg_stats_sum(struct wg_lcore_stats *out);

@@ -13,6 +13,7 @@
  * publishes every loop (wg_control_engine_stats).
  */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -314,16 +315,55 @@ dict_add_array(struct rte_tel_data *d, const char *name, struct rte_tel_data *a)
 		rte_tel_data_free(a);
 }
 
+/* "reason=count" for each of the peer's drop counters that moved, space separated. */
+static void
+drops_str(const struct wg_peer_info *info, char *buf, size_t size)
+{
+	size_t used = 0;
+	unsigned int i;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < WG_PEER_DROP_MAX && used < size; i++) {
+		if (info->drop[i] == 0)
+			continue;
+		n = snprintf(buf + used, size - used, "%s%s=%" PRIu64, used != 0 ? " " : "",
+			wg_stats_drop_name(wg_stats_peer_reason(i)), info->drop[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* Every per-peer drop reason and its count, zeros included (a stable set of keys). */
+static void
+dict_add_drops(struct rte_tel_data *d, const struct wg_peer_info *info)
+{
+	struct rte_tel_data *drops = rte_tel_data_alloc();
+	unsigned int i;
+
+	if (drops == NULL)
+		return;
+	rte_tel_data_start_dict(drops);
+	for (i = 0; i < WG_PEER_DROP_MAX; i++)
+		rte_tel_data_add_dict_u64(drops, wg_stats_drop_name(wg_stats_peer_reason(i)),
+			info->drop[i]);
+	if (rte_tel_data_add_dict_container(d, "drops", drops, 0) != 0)
+		rte_tel_data_free(drops);
+}
+
 /*
  * "/wg/peers,START": up to 64 peers with id >= START (default 0), as
  * parallel arrays (DPDK 22.11 telemetry nests one level only): public_key,
- * endpoint, rx_bytes, tx_bytes, last_handshake (unix seconds, 0: never);
+ * endpoint, rx_bytes, tx_bytes, last_handshake (unix seconds, 0: never),
+ * drops ("reason=count ..." of the per-peer drop counters that moved, ""
+ * when none; the string is cut at 127 characters, /wg/peer has them all);
  * "next" is the START of the next page, -1 after the last peer.
  */
 static int
 cmd_peers(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
-	struct rte_tel_data *keys, *eps, *rx, *tx, *hs;
+	struct rte_tel_data *keys, *eps, *rx, *tx, *hs, *drops;
 	struct wg_peer_info *info;
 	char buf[RTE_TEL_MAX_STRING_LEN], key[KEY_B64_LEN];
 	uint32_t next, total;
@@ -356,8 +396,9 @@ cmd_peers(const char *cmd __rte_unused, const char *params, struct rte_tel_data 
 	rx = array_new(RTE_TEL_U64_VAL);
 	tx = array_new(RTE_TEL_U64_VAL);
 	hs = array_new(RTE_TEL_U64_VAL);
+	drops = array_new(RTE_TEL_STRING_VAL);
 	for (i = 0; i < n && keys != NULL && eps != NULL && rx != NULL && tx != NULL &&
-			hs != NULL; i++) {
+			hs != NULL && drops != NULL; i++) {
 		key_str(info[i].public_key, key);
 		rte_tel_data_add_array_string(keys, key);
 		endpoint_str(&info[i].endpoint, buf, sizeof(buf));
@@ -365,6 +406,8 @@ cmd_peers(const char *cmd __rte_unused, const char *params, struct rte_tel_data 
 		rte_tel_data_add_array_u64(rx, info[i].rx_bytes);
 		rte_tel_data_add_array_u64(tx, info[i].tx_bytes);
 		rte_tel_data_add_array_u64(hs, info[i].last_handshake_sec);
+		drops_str(&info[i], buf, sizeof(buf));
+		rte_tel_data_add_array_string(drops, buf);
 	}
 	sodium_memzero(info, WG_PEER_QUERY_MAX * sizeof(*info));
 	free(info);
@@ -378,6 +421,7 @@ cmd_peers(const char *cmd __rte_unused, const char *params, struct rte_tel_data 
 	dict_add_array(d, "rx_bytes", rx);
 	dict_add_array(d, "tx_bytes", tx);
 	dict_add_array(d, "last_handshake", hs);
+	dict_add_array(d, "drops", drops);
 	return 0;
 }
 
@@ -420,6 +464,7 @@ cmd_peer(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_u64(d, "staged", info.staged);
 	rte_tel_data_add_dict_int(d, "preshared_key", info.has_psk);
 	rte_tel_data_add_dict_int(d, "has_current_keypair", info.has_current_keypair);
+	dict_add_drops(d, &info);
 	return 0;
 }
 
@@ -513,6 +558,6 @@ wg_telemetry_register(void)
 		"Up to 64 peers from an id (parallel arrays; next: the following page, -1 at the "
 		"end). Parameters: int start");
 	rte_telemetry_register_cmd("/wg/peer", cmd_peer,
-		"One peer: endpoint, counters, last handshake, keypair. Parameters: string "
-		"public key (base64)");
+		"One peer: endpoint, counters, drops by reason, last handshake, keypair. "
+		"Parameters: string public key (base64)");
 }

@@ -862,9 +862,10 @@ hs_send_staged(void *arg, struct wg_peer *peer, void *pkt)
 }
 
 static void
-hs_free_pkt(void *arg, void *pkt)
+hs_free_pkt(void *arg, struct wg_peer *peer, void *pkt)
 {
 	(void)arg;
+	(void)peer;
 	(void)pkt;
 }
 

@@ -12,16 +12,20 @@ Subcommands:
                            "name delta" for every /wg/stats counter that moved from
                            snapshot A to B (names in --ignore left out)
   check PREFIX BEFORE AFTER [PUB...] --want NAME=N[,NAME>=N...] [--noise NAME,...]
-        [--base SNAP --same PUB.FIELD,...]
+        [--base SNAP --same PUB.FIELD,...] [--peer PUB]
                            take snapshot AFTER; the counters of --want moved by exactly
                            N (or at least N) since BEFORE, no other drop_* / hs_*
                            counter moved (but those of --noise) and the /wg/peer fields
                            of --same equal those of --base: exit 0; 3 while a wanted
                            counter is still short (poll again); 1 when a counter moved
                            too much, another one moved or a peer field changed; prints
-                           what moved
+                           what moved. Per peer ("drops" of /wg/peer): the --peer's
+                           counter of each wanted drop_* reason it has moved exactly as
+                           much as /wg/stats' (3 while it is ahead: read later), every
+                           other per-peer drop counter of every PUB did not move
   sum SNAP NAME,...        the sum of these /wg/stats counters of a snapshot
-  field SNAP PATH          a field of a snapshot: stats.NAME or peer.PUB.NAME
+  field SNAP PATH          a field of a snapshot: stats.NAME, peer.PUB.NAME or
+                           peer.PUB.drops.REASON
   pick IN OUT              the first frame of a wgpkt.py capture whose transport data
                            message has a ciphertext (longer than a keepalive)
   frag6 ...                the UDP payload of a captured frame in IPv6 fragments (scapy)
@@ -158,6 +162,16 @@ def cmd_check(o):
         if k.startswith(("drop_", "hs_")) and k not in want and k not in noise:
             print("%s moved by %d, expected 0" % (k, d))
             bad = True
+    pb, pa = load_peers(o.before), after["peer"]
+    for pub in pa:
+        for r, v in pa[pub].get("drops", {}).items():
+            d = v - pb.get(pub, {}).get("drops", {}).get(r, 0)
+            n = moved.get("drop_" + r, 0) if pub == o.peer and "drop_" + r in want else 0
+            if d > n and n > 0:
+                short = True
+            elif d != n:
+                print("peer %s: drop %s moved by %d, expected %d" % (pub, r, d, n))
+                bad = True
     if o.base and o.same:
         with open(o.base) as f:
             base = json.load(f)["peer"]
@@ -170,12 +184,19 @@ def cmd_check(o):
     return 1 if bad else 3 if short else 0
 
 
+def load_peers(path):
+    with open(path) as f:
+        return json.load(f)["peer"]
+
+
 def cmd_field(o):
     with open(o.snap) as f:
         v = json.load(f)
     parts = o.path.split(".")
     if parts[0] == "peer":
-        v = v["peer"][parts[1]][parts[2]]
+        v = v["peer"][parts[1]]
+        for k in parts[2:]:
+            v = v[k]
     else:
         v = v[parts[0]][parts[1]]
     print(v)
@@ -408,6 +429,7 @@ def main(argv=None):
     c.add_argument("--noise")
     c.add_argument("--base", help="snapshot for --same")
     c.add_argument("--same", help="PUB.FIELD,...: /wg/peer fields equal to --base")
+    c.add_argument("--peer", help="PUB whose drop counters must follow the wanted drop_*")
     fl = sub.add_parser("field")
     fl.add_argument("snap")
     fl.add_argument("path")

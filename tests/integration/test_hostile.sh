@@ -248,7 +248,11 @@ before() {
 
 # expect NAME WANT [NOISE]: after a case, wait until the counters of WANT
 # ("drop_x=N,hs_y>=M") moved, check that no other drop_* / hs_* counter moved,
-# that p1's and p2's endpoints and p1's last handshake did not change.
+# that p1's and p2's endpoints and p1's last handshake did not change, and
+# per peer (/wg/peer "drops"): the counters of $VICTIM (when set: the peer
+# whose keypair the case's packets carry) moved like the wanted drop_*, and no
+# other per-peer drop counter of p1 or p2 moved.
+VICTIM=
 expect() {
 	local name=$1 want=$2 noise=$NOISE${3:+,$3} rc=3 end out=$IT_DIR/check.txt
 	end=$(($(date +%s) + 15))
@@ -257,7 +261,8 @@ expect() {
 		rc=0
 		"$IT_PY" "$HOSTILE" check "$PREFIX" "$IT_DIR/before.json" "$IT_DIR/after.json" \
 			"${PUB[1]}" "${PUB[2]}" --want "$want" --noise "$noise" \
-			--base "$IT_DIR/s0.json" --same "$SAME" >"$out" 2>&1 || rc=$?
+			--base "$IT_DIR/s0.json" --same "$SAME" ${VICTIM:+--peer "$VICTIM"} \
+			>"$out" 2>&1 || rc=$?
 		[ "$rc" -ne 3 ] || sleep 0.1
 	done
 	it_log "$name: $(tr '\n' ' ' <"$out")"
@@ -285,6 +290,8 @@ print((struct.pack("<I", t) + os.urandom(max(0, n - 4)))[:n].hex())' "$1" "$2"
 D=(--from-file "$cap")
 
 # ---- transport data: replays and tampering ----
+# p1's captured message: a replay or a bad tag is p1's drop as well.
+VICTIM=${PUB[1]}
 hostile replay drop_wg_replay=5 "${D[@]}" --variant replay --count 5
 hostile replay_ip_options drop_wg_replay=1 "${D[@]}" --variant ip-options
 hostile replay_bad_udp_csum drop_wg_replay=1 "${D[@]}" --variant bad-udp-csum
@@ -426,6 +433,7 @@ nf6=$("$IT_PY" "$HOSTILE" frag6 --netns "$NS_X" --iface "$EX" --from-file "$cap"
 expect ipv6_fragments "drop_ip6_fragment=$nf6"
 
 # ---- an authenticated packet from outside the peer's allowed IPs ----
+VICTIM=${PUB[2]}
 before
 it_addr "${NS_P[2]}" "${WG_P[2]}" 10.192.9.9/32
 if timeout 10 ip netns exec "${NS_P[2]}" ping -n -q -c 3 -i 0.2 -W 1 -I 10.192.9.9 10.0.0.2 \
@@ -433,6 +441,7 @@ if timeout 10 ip netns exec "${NS_P[2]}" ping -n -q -c 3 -i 0.2 -W 1 -I 10.192.9
 	it_fail "p2 reached the LAN from 10.192.9.9"
 fi
 expect p2_source_outside drop_allowedips_src_mismatch=3
+VICTIM=
 it_ping "${NS_P[2]}" 10.0.0.2 2 || it_fail "p2's session after the refused packets"
 
 # ---- initiation flood with a valid mac1: cookie replies ----
@@ -525,6 +534,19 @@ for i in 1 2; do
 		it_fail "p$i counters: wireguard-go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
 done
 it_ping "${NS_P[1]}" 10.0.0.2 3 || it_fail "p1's session after the hostile input"
+# Over the whole run: every replay and bad tag was p1's message, every foreign source p2's.
+peer_total() {
+	local d l
+	d=$(($(field "$IT_DIR/after.json" "peer.$1.drops.$2") -
+		$(field "$IT_DIR/s0.json" "peer.$1.drops.$2")))
+	l=$(($(field "$IT_DIR/after.json" "stats.drop_$2") -
+		$(field "$IT_DIR/s0.json" "stats.drop_$2")))
+	it_log "per peer $2: $d, per lcore: $l"
+	[ "$d" -eq "$l" ] && [ "$l" -gt 0 ] || it_fail "peer drops $2: $d, /wg/stats: $l"
+}
+peer_total "${PUB[1]}" wg_replay
+peer_total "${PUB[1]}" wg_bad_tag
+peer_total "${PUB[2]}" allowedips_src_mismatch
 [ "$(field "$IT_DIR/after.json" "peer.${PUB[1]}.last_handshake")" = "$HS1" ] ||
 	it_fail "p1's last handshake changed"
 

@@ -166,11 +166,12 @@ op_send_staged(void *arg, struct wg_peer *peer, void *pkt)
 }
 
 static void
-op_free_pkt(void *arg, void *pkt)
+op_free_pkt(void *arg, struct wg_peer *peer, void *pkt)
 {
 	struct side *s = arg;
 	struct tpkt *t = pkt;
 
+	(void)peer;
 	if (s->freed < 256)
 		s->freed_ids[s->freed] = t->id;
 	s->freed++;

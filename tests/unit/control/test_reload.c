@@ -221,9 +221,10 @@ send_staged(void *arg, struct wg_peer *p, void *pkt)
 }
 
 static void
-free_pkt(void *arg, void *pkt)
+free_pkt(void *arg, struct wg_peer *peer, void *pkt)
 {
 	(void)arg;
+	(void)peer;
 	free(pkt);
 }
 

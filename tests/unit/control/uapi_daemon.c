@@ -63,9 +63,10 @@ op_send_staged(void *arg, struct wg_peer *peer, void *pkt)
 }
 
 static void
-op_free_pkt(void *arg, void *pkt)
+op_free_pkt(void *arg, struct wg_peer *peer, void *pkt)
 {
 	(void)arg;
+	(void)peer;
 	free(pkt);
 }
 

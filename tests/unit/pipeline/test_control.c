@@ -106,9 +106,10 @@ r_send_staged(void *arg, struct wg_peer *p, void *pkt)
 }
 
 static void
-r_free_pkt(void *arg, void *pkt)
+r_free_pkt(void *arg, struct wg_peer *peer, void *pkt)
 {
 	(void)arg;
+	(void)peer;
 	assert_ptr_equal(pkt, &dummy_pkt);
 }
 

@@ -15,7 +15,8 @@
  *    checksums, ECN only in the outer TOS; staging for a peer without a
  *    keypair and the way back; no route, no endpoint, ring full;
  *  - events (endpoint change, confirmation of `next`, rekey conditions) and
- *    counters, once per peer per burst;
+ *    counters, once per peer per burst; each drop of a known peer's packet
+ *    moves that peer's counter of the reason by one and no other peer's;
  *  - the control lcore's wg_encap_udp();
  *  - at the end every mbuf is back in the pool.
  */
@@ -299,14 +300,44 @@ free_all(struct rte_mbuf **m, unsigned int n)
 }
 
 static struct wg_lcore_stats before;
+static uint64_t peer_before[NPEERS][WG_PEER_DROP_MAX];
 
 static void
 stats_mark(void)
 {
+	unsigned int i, j;
+
 	wg_stats_read(w->lcore_id, &before);
+	for (i = 0; i < NPEERS; i++)
+		for (j = 0; j < WG_PEER_DROP_MAX; j++)
+			peer_before[i][j] = peer[i]->wk.drop[j];
 }
 
-/* Exactly n drops, all under reason r (NONE: no drop at all). */
+/*
+ * Peer p's counter of reason r moved by exactly n, and no other per-peer
+ * drop counter of any peer moved (p NONE: none moved at all).
+ */
+static void
+expect_peer_drops_(int p, int r, uint64_t n, int line)
+{
+	int slot = p == NONE ? NONE : wg_stats_peer_index(r);
+	unsigned int i, j;
+	uint64_t d;
+
+	if (p != NONE && slot < 0)
+		fail_msg("line %d: drop %s is not counted per peer", line, wg_stats_drop_name(r));
+	for (i = 0; i < NPEERS; i++) {
+		for (j = 0; j < WG_PEER_DROP_MAX; j++) {
+			d = peer[i]->wk.drop[j] - peer_before[i][j];
+			if (d != ((int)i == p && (int)j == slot ? n : 0))
+				fail_msg("line %d: peer %c drop %s moved by %" PRIu64, line,
+					'A' + i, wg_stats_drop_name(wg_stats_peer_reason(j)), d);
+		}
+	}
+}
+#define expect_peer_drops(p, r, n) expect_peer_drops_((p), (r), (n), __LINE__)
+
+/* Exactly n drops, all under reason r (NONE: no drop at all, in no peer either). */
 static void
 expect_drops_(int r, uint64_t n, int line)
 {
@@ -321,6 +352,8 @@ expect_drops_(int r, uint64_t n, int line)
 			fail_msg("line %d: drop %s moved by %" PRIu64, line, wg_stats_drop_name(j),
 				d);
 	}
+	if (r == NONE)
+		expect_peer_drops_(NONE, 0, 0, line);
 }
 #define expect_drops(r, n) expect_drops_((r), (n), __LINE__)
 
@@ -437,6 +470,7 @@ test_kat_decrypt(void **state)
 	stats_mark();
 	feed_silent(WG_WAN, buf, len);
 	expect_drops(WG_DROP_wg_replay, 1);
+	expect_peer_drops(PA, WG_DROP_wg_replay, 1);
 	assert_int_equal(take_events(ids, 4), 0);
 	assert_int_equal(peer[PA]->wk.rx_packets, 1);
 }
@@ -475,6 +509,11 @@ test_tamper(void **state)
 		stats_mark();
 		feed_silent(WG_WAN, buf, len);
 		expect_drops(flips[i].drop, 1);
+		/* Only a packet whose keypair was found is A's: a bad index names nobody. */
+		if (flips[i].drop == WG_DROP_wg_bad_tag)
+			expect_peer_drops(PA, WG_DROP_wg_bad_tag, 1);
+		else
+			expect_peer_drops(NONE, 0, 0);
 	}
 	assert_int_equal(take_events(ids, 4), 0);
 	assert_int_equal(take_bits(peer[PA]), 0);
@@ -485,10 +524,12 @@ test_tamper(void **state)
 	stats_mark();
 	feed_silent(WG_WAN, buf, outer4(buf, wan_peer, 40000, 0, msg, 31));
 	expect_drops(WG_DROP_wg_bad_size, 1);
+	expect_peer_drops(NONE, 0, 0);
 	n = seal(msg, IDX_A, 201, key_a_recv, plain, 32);
 	stats_mark();
 	feed_silent(WG_WAN, buf, outer4(buf, wan_peer, 40000, 0, msg, 40));
 	expect_drops(WG_DROP_wg_bad_tag, 1);
+	expect_peer_drops(PA, WG_DROP_wg_bad_tag, 1);
 	/* The counters never accepted are still free: the intact message goes through. */
 	n = seal(msg, IDX_A, 201, key_a_recv, plain, 32);
 	stats_mark();
@@ -510,6 +551,7 @@ test_keys(void **state)
 	stats_mark();
 	feed_silent(WG_WAN, buf, outer4(buf, wan_peer, 40000, 0, msg, n));
 	expect_drops(WG_DROP_wg_unknown_index, 1);
+	expect_peer_drops(NONE, 0, 0);
 
 	/* 180 s after its birth the key is refused before any decryption. */
 	fake_ns += (uint64_t)REJECT_AFTER_TIME * WG_NSEC_PER_SEC;
@@ -517,12 +559,14 @@ test_keys(void **state)
 	stats_mark();
 	feed_silent(WG_WAN, buf, outer4(buf, wan_peer, 40000, 0, msg, n));
 	expect_drops(WG_DROP_wg_key_expired, 1);
+	expect_peer_drops(PA, WG_DROP_wg_key_expired, 1);
 	fake_ns -= (uint64_t)REJECT_AFTER_TIME * WG_NSEC_PER_SEC;
 	/* Receiving invalidated (counter limit, zeroing): the same. */
 	atomic_store(&kp_a->receiving_valid, false);
 	stats_mark();
 	feed_silent(WG_WAN, buf, outer4(buf, wan_peer, 40000, 0, msg, n));
 	expect_drops(WG_DROP_wg_key_expired, 1);
+	expect_peer_drops(PA, WG_DROP_wg_key_expired, 1);
 	atomic_store(&kp_a->receiving_valid, true);
 	stats_mark();
 	rte_pktmbuf_free(feed(WG_WAN, buf, outer4(buf, wan_peer, 40000, 0, msg, n), WG_LAN));
@@ -588,34 +632,41 @@ test_inner_checks(void **state)
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, len));
 	expect_drops(WG_DROP_inner_malformed, 1);
+	expect_peer_drops(PA, WG_DROP_inner_malformed, 1);
 	/* Total length under the header, a bad IPv4 checksum, version 5, too short. */
 	len = inner4(plain, (const uint8_t[]){ 10, 0, 0, 1 }, lan_host, 64, 0, 40);
 	plain[3] = 19;
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, len));
 	expect_drops(WG_DROP_inner_malformed, 1);
+	expect_peer_drops(PA, WG_DROP_inner_malformed, 1);
 	len = inner4(plain, (const uint8_t[]){ 10, 0, 0, 1 }, lan_host, 64, 0, 40);
 	plain[11] ^= 1;
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, len));
 	expect_drops(WG_DROP_inner_malformed, 1);
+	expect_peer_drops(PA, WG_DROP_inner_malformed, 1);
 	plain[11] ^= 1;
 	plain[0] = 0x55;
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, len));
 	expect_drops(WG_DROP_inner_malformed, 1);
+	expect_peer_drops(PA, WG_DROP_inner_malformed, 1);
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, 16));
 	expect_drops(WG_DROP_inner_malformed, 1);
+	expect_peer_drops(PA, WG_DROP_inner_malformed, 1);
 	/* IPv6 payload length beyond the plaintext, and under 40 bytes. */
 	len = inner6(plain, a_src6, lan_host6, 64, 0, 80);
 	plain[5] = 41;
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, len));
 	expect_drops(WG_DROP_inner_malformed, 1);
+	expect_peer_drops(PA, WG_DROP_inner_malformed, 1);
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, 39));
 	expect_drops(WG_DROP_inner_malformed, 1);
+	expect_peer_drops(PA, WG_DROP_inner_malformed, 1);
 
 	/* Sources: nobody's, and peer B's, sent by A. Authenticated all the same. */
 	reset_events();
@@ -623,14 +674,17 @@ test_inner_checks(void **state)
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, len));
 	expect_drops(WG_DROP_allowedips_src_mismatch, 1);
+	expect_peer_drops(PA, WG_DROP_allowedips_src_mismatch, 1);
 	len = inner4(plain, b_src, lan_host, 64, 0, 40);
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, len));
 	expect_drops(WG_DROP_allowedips_src_mismatch, 1);
+	expect_peer_drops(PA, WG_DROP_allowedips_src_mismatch, 1);
 	len = inner6(plain, b_src6, lan_host6, 64, 0, 60);
 	stats_mark();
 	feed_silent(WG_WAN, buf, from_a(buf, c++, plain, len));
 	expect_drops(WG_DROP_allowedips_src_mismatch, 1);
+	expect_peer_drops(PA, WG_DROP_allowedips_src_mismatch, 1);
 	assert_int_equal(take_bits(peer[PA]), WG_PEER_EV_AUTH_RX | WG_PEER_EV_DATA_RX);
 
 	/* Padding trimmed: 41 bytes of IPv4 in 48 of plaintext leave as 41 bytes. */
@@ -735,6 +789,7 @@ test_ecn(void **state)
 			feed_silent(WG_WAN, buf, outer4(buf, wan_peer, 40000, table[i].outer, msg,
 				n));
 			expect_drops(WG_DROP_ecn_not_ect_ce, 1);
+			expect_peer_drops(PA, WG_DROP_ecn_not_ect_ce, 1);
 			continue;
 		}
 		out = feed(WG_WAN, buf, outer4(buf, wan_peer, 40000, table[i].outer, msg, n),
@@ -968,9 +1023,11 @@ test_no_session(void **state)
 	stats_mark();
 	feed_silent(WG_LAN, buf, lan4(buf, nowhere, 64, 0, 40));
 	expect_drops(WG_DROP_no_route, 1);
+	expect_peer_drops(NONE, 0, 0);
 	stats_mark();
 	feed_silent(WG_LAN, buf, lan4(buf, dc, 64, 0, 40));
 	expect_drops(WG_DROP_no_endpoint, 1);
+	expect_peer_drops(PC, WG_DROP_no_endpoint, 1);
 
 	/* D has an endpoint and no keypair: the inner packet goes to the control lcore. */
 	len = lan4(buf, dd, 64, 0, 40);
@@ -989,6 +1046,7 @@ test_no_session(void **state)
 	stats_mark();
 	assert_int_equal(wg_worker_from_control(w), 1);
 	expect_drops(WG_DROP_staged_no_keypair, 1);
+	expect_peer_drops(PD, WG_DROP_staged_no_keypair, 1);
 
 	/* Staged again, and handed back once D has a session: encrypted for D. */
 	feed_silent(WG_LAN, buf, len);
@@ -1017,6 +1075,7 @@ test_no_session(void **state)
 	stats_mark();
 	feed_silent(WG_LAN, buf, len);
 	expect_drops(WG_DROP_ctrl_ring_full, 1);
+	expect_peer_drops(PD, WG_DROP_ctrl_ring_full, 1);
 	assert_int_equal(take_bits(peer[PD]), WG_PEER_EV_NO_KEYPAIR);
 	assert_int_equal(rte_ring_sc_dequeue_bulk(w->ctrl_ring, dummy, free_slots, NULL),
 		free_slots);
