@@ -338,7 +338,10 @@ hostile ip_len_short drop_udp_malformed=1 "${D[@]}" --variant ip-len-short --del
 hostile udp_other_port drop_udp_port_closed=1 "${D[@]}" --dport 51821
 hostile udp_len_0 drop_udp_malformed=1 --raw-msg 04000000 --variant udp-len-short --delta 12
 hostile ip4_header_cut drop_ip4_short=1 "${D[@]}" --frame-len $((14 + 19))
+# Not WireGuard: no peer is known, so no per-peer counter moves.
+VICTIM=
 hostile ip4_proto_tcp drop_local_unhandled=1 "${D[@]}" --proto 6
+VICTIM=${PUB[1]}
 # The frame longer than the IPv4 total length: the rest is Ethernet padding.
 hostile frame_trailing_bytes drop_wg_replay=1 "${D[@]}" --pad-frame 100
 # The UDP length inside a longer IPv4 payload governs: the message is the replay.
@@ -392,8 +395,11 @@ hostile6 ip6_payload_len_0 drop_udp_malformed=1 "${D[@]}" --variant ip-len-short
 hostile6 ip6_header_cut drop_ip6_short=1 "${D[@]}" --frame-len $((14 + 39))
 hostile6 ip6_header_only drop_udp_malformed=1 "${D[@]}" --frame-len $((14 + 40)) \
 	--variant ip-len-short --delta $((8 + MSG_LEN))
+# Not WireGuard: no peer is known, so no per-peer counter moves.
+VICTIM=
 hostile6 ip6_next_header_tcp drop_local_unhandled=1 "${D[@]}" --proto 6
 hostile6 ip6_next_header_none drop_local_unhandled=1 "${D[@]}" --proto 59
+VICTIM=${PUB[1]}
 hostile6 ip6_udp_len_long drop_udp_malformed=1 "${D[@]}" --variant udp-len-long --delta 8
 hostile6 ip6_udp_len_short drop_wg_bad_tag=1 "${D[@]}" --variant udp-len-short --delta 8
 hostile6 ip6_udp_len_0 drop_udp_malformed=1 "${D[@]}" --variant udp-len-short \
