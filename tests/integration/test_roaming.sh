@@ -70,26 +70,9 @@ dp_init() {
 }
 
 dp_tel() {
-	echo "$1" | timeout 10 dpdk-telemetry.py -f "$DP_PREFIX" 2>/dev/null |
-		"$IT_PY" -c '
-import json, sys
-text = sys.stdin.read()
-# The connection banner, then one JSON object per command: keep the last.
-objs, dec, i = [], json.JSONDecoder(), 0
-while True:
-	j = text.find("{", i)
-	if j < 0:
-		break
-	try:
-		obj, end = dec.raw_decode(text, j)
-	except ValueError:
-		i = j + 1
-		continue
-	objs.append(obj)
-	i = end
-if not objs or not isinstance(objs[-1], dict) or not objs[-1]:
-	sys.exit(1)
-print(json.dumps(objs[-1]))' >"$IT_DIR/tel.json.tmp" || return 1
+	# it_telemetry answers {} when wg-dpdk did not (lib.sh).
+	it_telemetry "$DP_PREFIX" "$1" >"$IT_DIR/tel.json.tmp" &&
+		[ "$(cat "$IT_DIR/tel.json.tmp")" != "{}" ] || return 1
 	mv "$IT_DIR/tel.json.tmp" "$IT_DIR/tel.json"
 	cat "$IT_DIR/tel.json"
 }

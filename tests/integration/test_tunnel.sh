@@ -117,38 +117,9 @@ peers:
 YAML
 }
 
-telemetry() {
-	echo "$1" | timeout 10 dpdk-telemetry.py -f "$PREFIX" 2>/dev/null |
-		"$IT_PY" -c '
-import json, sys
-text = sys.stdin.read()
-# The connection banner, then one JSON object per command: keep the last.
-objs, dec, i = [], json.JSONDecoder(), 0
-while True:
-	j = text.find("{", i)
-	if j < 0:
-		break
-	try:
-		obj, end = dec.raw_decode(text, j)
-	except ValueError:
-		i = j + 1
-		continue
-	objs.append(obj)
-	i = end
-print(json.dumps(objs[-1]) if objs else "{}")'
-}
-
-# A field of the last telemetry answer in $IT_DIR/tel.json ("a.b" for nesting).
-tel_field() {
-	"$IT_PY" - "$IT_DIR/tel.json" "$1" <<'PY'
-import json, sys
-v = json.load(open(sys.argv[1]))
-v = v[next(iter(v))]
-for k in sys.argv[2].split("."):
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(v)
-PY
-}
+# telemetry CMD -> the JSON answer; tel_field PATH -> a field of $IT_DIR/tel.json (lib.sh).
+telemetry() { it_telemetry "$PREFIX" "$1"; }
+tel_field() { it_tel_field "$IT_DIR/tel.json" "$1"; }
 
 # start_dpdk TAG CONF [ENV...]: sets DP_PID
 start_dpdk() {

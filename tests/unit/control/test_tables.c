@@ -27,16 +27,20 @@
 static struct rte_rcu_qsbr *rcu;
 static unsigned int table_no;
 
+/* Our private key, the two ports, and the peers that follow. */
+#define CONF_HEAD \
+	"version: 1\n" \
+	"interface:\n" \
+	"  private-key: APAysu33+GnpIfo0+mV3IgSbWLPuoky0NCH7Sxg5Ok8=\n" \
+	"  listen-port: 51820\n" \
+	"ports:\n" \
+	"  wan: { device: net_null0, address: [198.51.100.1/24] }\n" \
+	"  lan: { device: net_null1, address: [10.0.0.1/24] }\n" \
+	"peers:\n"
+
 /* Keys: our private key and three peers (public keys of arbitrary private keys). */
 static const char conf_text[] =
-	"version: 1\n"
-	"interface:\n"
-	"  private-key: APAysu33+GnpIfo0+mV3IgSbWLPuoky0NCH7Sxg5Ok8=\n"
-	"  listen-port: 51820\n"
-	"ports:\n"
-	"  wan: { device: net_null0, address: [198.51.100.1/24] }\n"
-	"  lan: { device: net_null1, address: [10.0.0.1/24] }\n"
-	"peers:\n"
+	CONF_HEAD
 	"  - name: a\n"
 	"    public-key: EbeRuGl3Q5Zr6kCxXMwTa8cUHhaXKVLBHis073GMNmY=\n"
 	"    endpoint: 192.0.2.10:51820\n"
@@ -218,15 +222,7 @@ test_add_moves_and_remove_unroutes(void **state)
 static struct wg_conf *
 load_many(unsigned int n)
 {
-	static const char head[] =
-		"version: 1\n"
-		"interface:\n"
-		"  private-key: APAysu33+GnpIfo0+mV3IgSbWLPuoky0NCH7Sxg5Ok8=\n"
-		"  listen-port: 51820\n"
-		"ports:\n"
-		"  wan: { device: net_null0, address: [198.51.100.1/24] }\n"
-		"  lan: { device: net_null1, address: [10.0.0.1/24] }\n"
-		"peers:\n";
+	static const char head[] = CONF_HEAD;
 	struct wg_conf *conf = NULL;
 	uint8_t key[32] = { 1, 2, 3 };
 	char b64[64], *text;
