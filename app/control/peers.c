@@ -23,6 +23,7 @@ struct wg_peers {
 	uint32_t max_peers;
 	uint32_t count;			/* published peers */
 	uint32_t next_unused;		/* ids >= this were never handed out */
+	uint64_t n_added;		/* peers ever added: the next one's `added` */
 	uint32_t n_free;		/* reusable ids on free_ids (grace period over) */
 	uint32_t *free_ids;
 	uint32_t n_chunks;
@@ -242,6 +243,7 @@ wg_peers_add(struct wg_peers *t, const struct wg_peer *init, struct wg_peer **ou
 	if (ret != 0)
 		goto err;
 	peer->id = id;
+	peer->added = t->n_added;
 	ret = rte_hash_add_key_data(t->by_key, peer->public_key, peer);
 	if (ret != 0) {
 		t->free_ids[t->n_free++] = id;
@@ -249,6 +251,7 @@ wg_peers_add(struct wg_peers *t, const struct wg_peer *init, struct wg_peer **ou
 	}
 	__atomic_store_n(slot(t, id), peer, __ATOMIC_RELEASE);
 	t->count++;
+	t->n_added++;
 	if (out != NULL)
 		*out = peer;
 	return 0;
@@ -316,6 +319,46 @@ wg_peers_foreach(const struct wg_peers *t, int (*cb)(struct wg_peer *peer, void 
 			return ret;
 	}
 	return 0;
+}
+
+struct collect {
+	struct wg_peer **peers;
+	uint32_t n;
+};
+
+static int
+collect_cb(struct wg_peer *peer, void *arg)
+{
+	struct collect *c = arg;
+
+	c->peers[c->n++] = peer;
+	return 0;
+}
+
+static int
+cmp_added(const void *a, const void *b)
+{
+	const struct wg_peer *x = *(struct wg_peer *const *)a, *y = *(struct wg_peer *const *)b;
+
+	return x->added < y->added ? -1 : x->added > y->added;
+}
+
+int
+wg_peers_foreach_added(const struct wg_peers *t, int (*cb)(struct wg_peer *peer, void *arg),
+	void *arg)
+{
+	struct collect c = { .peers = malloc((t->count + 1) * sizeof(*c.peers)) };
+	uint32_t i;
+	int ret = 0;
+
+	if (c.peers == NULL)
+		return -ENOMEM;
+	(void)wg_peers_foreach(t, collect_cb, &c);
+	qsort(c.peers, c.n, sizeof(*c.peers), cmp_added);
+	for (i = 0; i < c.n && ret == 0; i++)
+		ret = cb(c.peers[i], arg);
+	free(c.peers);
+	return ret;
 }
 
 uint32_t

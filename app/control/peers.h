@@ -41,6 +41,7 @@ struct wg_peer {
 	uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN];	/* zero when !has_psk */
 	struct wg_endpoint endpoint;		/* family 0: none known */
 	char *name;				/* NULL or owned copy, freed with the peer */
+	uint64_t added;				/* set by wg_peers_add(): insertion order */
 
 	/* protocol state (engine): set up by wg_engine_peer_add(), see engine_peer.h */
 	struct noise_handshake handshake;
@@ -112,6 +113,14 @@ struct wg_peer *wg_peers_get(const struct wg_peers *t, uint32_t id);
  */
 int wg_peers_foreach(const struct wg_peers *t, int (*cb)(struct wg_peer *peer, void *arg),
 	void *arg);
+
+/*
+ * Writer side: the same walk in the order the peers were added, as the
+ * kernel lists them (ids are reused after grace periods, so id order is not
+ * that). 0, the first non-zero return of cb, or -ENOMEM.
+ */
+int wg_peers_foreach_added(const struct wg_peers *t,
+	int (*cb)(struct wg_peer *peer, void *arg), void *arg);
 
 uint32_t wg_peers_count(const struct wg_peers *t);
 

@@ -244,7 +244,7 @@ get_device(struct wg_uapi *u, struct buf *b)
 	buf_printf(b, "listen_port=%u\n", u->dev.listen_port);
 	if (u->dev.fwmark != 0)
 		buf_printf(b, "fwmark=%u\n", u->dev.fwmark);
-	ret = wg_peers_foreach(u->dev.tables->peers, get_peer, &ctx);
+	ret = wg_peers_foreach_added(u->dev.tables->peers, get_peer, &ctx);
 	if (ret == 0 && b->failed)
 		ret = -ENOMEM;
 	if (ret == 0)
