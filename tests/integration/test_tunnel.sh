@@ -416,8 +416,11 @@ it_log "phase 2 iperf3 p1 -> LAN: $bps bit/s"
 it_wait_for "counters_agree 1" 15 ||
 	it_fail "phase 2 p1 counters: wireguard-go tx $GO_TX rx $GO_RX, wg-dpdk rx $DP_RX tx $DP_TX"
 telemetry /wg/stats >"$IT_DIR/tel.json" || it_fail "phase 2: /wg/stats"
+# p1 -> LAN carried ~25 MB of TCP data (decrypted); the LAN -> p1 direction is
+# its ACKs, which GRO on the veth coalesces to ~1,000 or fewer (994 seen), plus
+# the pings: a lower bound, the exact figures are checked by counters_agree.
 stat_ge decrypted 1000
-stat_ge encrypted 1000
+stat_ge encrypted 200
 # Under load (WG_DPDK_UNDER_LOAD_THRESHOLD=1: one handshake message queued
 # behind another): a burst of 64 copies of p2's initiation, valid mac1 and no
 # mac2, is answered with cookie replies instead of reaching the Noise code.
