@@ -391,8 +391,35 @@ dpdk_eal_args(struct wg_yaml *y, void *ctx)
 	return wg_config_yaml_sequence(y, eal_arg, ctx);
 }
 
+/* YAML 1.1 / 1.2 core-schema spellings of a boolean. */
+static int
+dpdk_idle_backoff(struct wg_yaml *y, void *ctx)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
+	struct wg_config_loader *l = ctx;
+	const char *s = wg_config_yaml_scalar(y);
+	size_t i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			l->conf->idle_backoff = true;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			l->conf->idle_backoff = false;
+			return 0;
+		}
+	}
+	return wg_config_yaml_fail(y, "'%s' is not a boolean (true or false)",
+		wg_config_quote(y, s));
+}
+
 static const struct wg_yaml_field dpdk_fields[] = {
 	{ "eal-args", dpdk_eal_args, false },
+	{ "idle-backoff", dpdk_idle_backoff, false },
 };
 
 static int
@@ -633,6 +660,7 @@ conf_new(void)
 		return NULL;
 	}
 	strcpy(c->ifname, "wg0");
+	c->idle_backoff = true;
 	return c;
 }
 
@@ -752,7 +780,7 @@ wg_config_summary(const struct wg_conf *c, char *buf, size_t size)
 				v6++;
 		}
 	return snprintf(buf, size,
-		"%s: %zu peer%s, %zu prefix%s (%zu IPv4, %zu IPv6), wan %s, lan %s", c->ifname,
+		"%s: %zu peer%s, %zu prefix%s (%zu IPv4, %zu IPv6), wan %s, lan %s%s", c->ifname,
 		c->n_peers, c->n_peers == 1 ? "" : "s", v4 + v6, v4 + v6 == 1 ? "" : "es", v4, v6,
-		c->wan.device, c->lan.device);
+		c->wan.device, c->lan.device, c->idle_backoff ? "" : ", no idle back-off");
 }

@@ -83,6 +83,7 @@ struct wg_conf {
 	uint16_t mtu;
 	int eal_argc;			/* dpdk.eal-args, without argv[0] */
 	char **eal_argv;		/* eal_argc entries, then NULL */
+	bool idle_backoff;		/* dpdk.idle-backoff, default true */
 	struct wg_conf_port wan;
 	struct wg_conf_port lan;
 	size_t n_neighbors;
@@ -121,7 +122,8 @@ void wg_config_free(struct wg_conf *conf);
 
 /*
  * One line without newline, e.g. "wg0: 3 peers, 5 prefixes (4 IPv4, 1 IPv6),
- * wan net_tap0, lan net_tap1". Returns what snprintf returns.
+ * wan net_tap0, lan net_tap1", then ", no idle back-off" when dpdk.idle-backoff
+ * is false. Returns what snprintf returns.
  */
 int wg_config_summary(const struct wg_conf *conf, char *buf, size_t size);
 

@@ -180,6 +180,8 @@ restart_changes(const struct wg_conf *a, const struct wg_conf *b, char *buf, siz
 		add_name(buf, size, "interface.mtu");
 	if (!eal_eq(a, b))
 		add_name(buf, size, "dpdk.eal-args");
+	if (a->idle_backoff != b->idle_backoff)
+		add_name(buf, size, "dpdk.idle-backoff");
 	if (!port_eq(&a->wan, &b->wan))
 		add_name(buf, size, "ports.wan");
 	if (!port_eq(&a->lan, &b->lan))

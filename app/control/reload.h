@@ -23,7 +23,7 @@
  * Interface: a new private key is applied with wg_engine_set_private_key()
  * (every session restarts, protocol.md §8.4). A change of anything that
  * cannot be applied live (interface.name, listen-port, mtu, dpdk.eal-args,
- * ports: devices, addresses, gateways, neighbors) refuses the whole reload
+ * dpdk.idle-backoff, ports: devices, addresses, gateways, neighbors) refuses the whole reload
  * with one line naming what changed: nothing is applied, so the running state
  * is always exactly one version of the file. Restart to apply those.
  *

@@ -246,12 +246,15 @@ neigh_create(struct wg_dp *dp, const struct wg_conf *conf)
 	return 0;
 }
 
+/* dpdk.idle-backoff, unless WG_DPDK_IDLE says otherwise ("0": off, anything else: on). */
 static bool
-idle_from_env(void)
+idle_backoff(const struct wg_conf *conf)
 {
 	const char *v = getenv("WG_DPDK_IDLE");
 
-	return v == NULL || strcmp(v, "0") != 0;
+	if (v == NULL || v[0] == '\0')
+		return conf->idle_backoff;
+	return strcmp(v, "0") != 0;
 }
 
 static int
@@ -262,7 +265,7 @@ setup(struct wg_dp *dp, const struct wg_conf *conf, bool *configured)
 
 	dp->listen_port = conf->listen_port;
 	dp->mtu = conf->mtu != 0 ? conf->mtu : WG_CONF_MTU_DEFAULT;
-	dp->idle = idle_from_env();
+	dp->idle = idle_backoff(conf);
 	dp->tsc_hz = rte_get_tsc_hz();
 	dp->n_workers = rte_lcore_count() - 1;
 	if (dp->n_workers == 0) {

@@ -32,8 +32,10 @@ enum {
  * its pool.
  *
  * Environment:
- *   WG_DPDK_IDLE=0 keeps the workers polling when idle (default 1: pause,
- *       then sleep, so that a shared CPU is not starved);
+ *   WG_DPDK_IDLE=0 keeps the workers polling when idle, WG_DPDK_IDLE=1 makes
+ *       them back off (pause, then sleep, so that a shared CPU is not
+ *       starved); unset, dpdk.idle-backoff of the configuration decides
+ *       (default true);
  *   WG_DPDK_CLOCK_SPEEDUP=N runs the protocol clock N times faster (timers,
  *       rekeys, ages; TAI64N and handshake times stay on the wall clock);
  *   WG_DPDK_UNDER_LOAD_THRESHOLD=N: handshake messages queued behind the

@@ -308,6 +308,13 @@ static const struct bad_case bad_cases[] = {
 	  "  eal-args: --no-huge\n", "c.yaml:6:13: dpdk.eal-args: expected a list" },
 	{ "version: 1\ninterface:\n  private-key: " PRIV "\n  listen-port: 1\ndpdk:\n"
 	  "  eal-args: [-l, {a: b}]\n", "c.yaml:6:18: dpdk.eal-args[1]: expected a single value" },
+	{ "version: 1\ninterface:\n  private-key: " PRIV "\n  listen-port: 1\ndpdk:\n"
+	  "  idle-backoff: maybe\n",
+	  "c.yaml:6:17: dpdk.idle-backoff: 'maybe' is not a boolean (true or false)" },
+	{ "version: 1\ninterface:\n  private-key: " PRIV "\n  listen-port: 1\ndpdk:\n"
+	  "  idle-backoff: [true]\n", "c.yaml:6:17: dpdk.idle-backoff: expected a single value" },
+	{ "version: 1\ninterface:\n  private-key: " PRIV "\n  listen-port: 1\ndpdk:\n"
+	  "  idle-backoff: 1\n", "c.yaml:6:17: dpdk.idle-backoff: '1' is not a boolean (true or false)" },
 	/* ports */
 	{ IFACE "ports:\n  wan: {address: [198.51.100.1/24]}\n",
 	  "c.yaml:6:8: ports.wan: missing required key 'device'" },
@@ -524,6 +531,7 @@ test_minimal(void **state)
 	assert_int_equal(c->mtu, 1420);
 	assert_int_equal(c->listen_port, 51820);
 	assert_int_equal(c->eal_argc, 0);
+	assert_true(c->idle_backoff);		/* the default */
 	assert_int_equal(c->n_peers, 0);
 	assert_int_equal(c->n_neighbors, 0);
 	assert_key(c->private_key, PRIV);
@@ -535,6 +543,34 @@ test_minimal(void **state)
 	wg_config_summary(c, line, sizeof(line));
 	assert_string_equal(line, "wg0: 0 peers, 0 prefixes (0 IPv4, 0 IPv6), wan x, lan y");
 	wg_config_free(c);
+}
+
+/* dpdk.idle-backoff: the YAML spellings of a boolean, plain and quoted. */
+static void
+test_idle_backoff(void **state)
+{
+	static const struct {
+		const char *value;
+		bool want;
+	} rows[] = {
+		{ "true", true }, { "True", true }, { "TRUE", true }, { "yes", true },
+		{ "on", true }, { "\"true\"", true }, { "false", false }, { "False", false },
+		{ "FALSE", false }, { "no", false }, { "off", false }, { "'false'", false },
+	};
+	char text[512];
+	struct wg_conf *c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(text, sizeof(text), IFACE "dpdk:\n  idle-backoff: %s\n"
+			"ports:\n  wan: {device: x, address: [1.2.3.4/8]}\n  lan: {device: y}\n",
+			rows[i].value);
+		c = load_good(text, "");
+		if (c->idle_backoff != rows[i].want)
+			fail_msg("idle-backoff: %s gave %d", rows[i].value, c->idle_backoff);
+		wg_config_free(c);
+	}
 }
 
 static void
@@ -549,6 +585,7 @@ test_full(void **state)
 		"  mtu: 9000\n"
 		"dpdk:\n"
 		"  eal-args: [-l, \"0-1\", --no-huge, '--vdev=net_tap0,iface=w']\n"
+		"  idle-backoff: off\n"
 		"ports:\n"
 		"  wan:\n"
 		"    device: \"0000:3b:00.0\"\n"
@@ -612,7 +649,7 @@ test_full(void **state)
 	assert_prefix(&p[0].allowed[2], "fd00:1::/64");
 	assert_prefix(&p[0].allowed[3], "0.0.0.0/0");
 	assert_int_equal(p[0].persistent_keepalive, 65535);
-	assert_int_equal(p[0].line, 21);
+	assert_int_equal(p[0].line, 22);
 	assert_int_equal(p[0].column, 5);
 
 	assert_null(p[1].name);
@@ -631,8 +668,9 @@ test_full(void **state)
 	assert_int_equal(p[2].n_allowed, 0);
 	assert_int_equal(c->n_prefixes, 6);
 	wg_config_summary(c, line, sizeof(line));
+	assert_false(c->idle_backoff);
 	assert_string_equal(line, "wg-hub.1: 3 peers, 6 prefixes (4 IPv4, 2 IPv6), "
-		"wan 0000:3b:00.0, lan net_tap1");
+		"wan 0000:3b:00.0, lan net_tap1, no idle back-off");
 	wg_config_free(c);
 }
 
@@ -975,6 +1013,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_idle_backoff),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_masking),
 		cmocka_unit_test(test_own_key_ignored),

@@ -98,6 +98,7 @@ struct iface {
 	int port;
 	int mtu;
 	const char *wan;	/* device */
+	int no_idle;		/* 1: dpdk.idle-backoff: false */
 };
 
 static const struct iface IFACE0 = { 0, 51820, 1420, "net_null0" };
@@ -108,8 +109,11 @@ head(struct text *t, const struct iface *f)
 	t->len = 0;
 	put(t, "version: 1\ninterface:\n  private-key: %s\n  listen-port: %d\n  mtu: %d\n"
 		"ports:\n  wan: { device: %s, address: [198.51.100.1/24] }\n"
-		"  lan: { device: net_null1, address: [10.0.0.1/24] }\npeers:\n",
+		"  lan: { device: net_null1, address: [10.0.0.1/24] }\n",
 		dev_priv64[f->key], f->port, f->mtu, f->wan);
+	if (f->no_idle)
+		put(t, "dpdk:\n  idle-backoff: false\n");
+	put(t, "peers:\n");
 }
 
 /* One peer: allowed is a flow list without brackets ("" for none). */
@@ -782,6 +786,7 @@ test_interface_change_refused(void **state)
 		{ { 0, 51821, 1420, "net_null0" }, "interface.listen-port changed" },
 		{ { 0, 51820, 1400, "net_null0" }, "interface.mtu changed" },
 		{ { 0, 51820, 1420, "net_null7" }, "ports.wan changed" },
+		{ { 0, 51820, 1420, "net_null0", 1 }, "dpdk.idle-backoff changed" },
 		{ { 0, 51821, 1400, "net_null0" }, "interface.listen-port, interface.mtu changed" },
 	};
 	struct snapshot before, after;
