@@ -62,7 +62,9 @@ ports:
     address: [10.0.0.1/24]
 YAML
 
-it_spawn wgdpdk "$NS_DP" env WG_DPDK_IDLE=1 WG_DPDK_UAPI_DIR="$IT_DIR" "$WG_DPDK" \
+# No WG_DPDK_IDLE here: idle back-off comes from the YAML's default
+# (dpdk.idle-backoff: true), checked below through telemetry.
+it_spawn wgdpdk "$NS_DP" env -u WG_DPDK_IDLE WG_DPDK_UAPI_DIR="$IT_DIR" "$WG_DPDK" \
 	--conf "$IT_DIR/wg.yaml"
 DP_PID=$IT_LAST_PID
 tel() {
@@ -165,6 +167,13 @@ n=$(frames frag6) || it_fail "scapy: IPv6 fragments"
 expect ip6_fragments "drop_ip6_fragment=$n"
 
 it_ping "$NS_X" 198.51.100.1 2 || it_fail "ping WAN IPv4 after the fragments"
+# Idle back-off on by default (no dpdk.idle-backoff in wg.yaml, no WG_DPDK_IDLE):
+# /wg/ports says so and the worker has slept.
+idle=$(tel /wg/ports | "$IT_PY" -c 'import json, sys; print(json.loads(sys.stdin.readline())["idle_backoff"])')
+[ "$idle" = 1 ] || it_fail "/wg/ports idle_backoff=$idle, expected 1 (the default)"
+sleeps=$(tel /wg/stats | "$IT_PY" -c 'import json, sys; print(json.loads(sys.stdin.readline())["idle_sleeps"])')
+[ "$sleeps" -gt 0 ] || it_fail "idle back-off on but idle_sleeps=$sleeps"
+it_log "idle back-off: idle_backoff=$idle idle_sleeps=$sleeps"
 kill -TERM "$DP_PID"
 it_wait_exit "$DP_PID" 20 || it_fail "wg-dpdk exit status $IT_STATUS after SIGTERM"
 echo "drop reasons per case:"
