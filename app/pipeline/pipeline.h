@@ -191,6 +191,8 @@ struct wg_worker {
 	struct wg_aead_ctx *aead;	/* created on the worker's thread (wg_worker_start) */
 	uint16_t n_decap;
 	uint16_t n_encap;
+	uint16_t n_hs;			/* handshake messages for the control lcore */
+	struct rte_mbuf *hs[WG_BURST];	/* one ring enqueue per burst */
 	struct wg_decap_item decap[WG_BURST];
 	struct wg_encap_item encap[WG_ENCAP_MAX];
 } __rte_cache_aligned;

@@ -34,6 +34,26 @@ enum {
 
 /* ---- WAN: WireGuard over UDP to the listen port ---- */
 
+/*
+ * The handshake messages of a burst go to the control lcore in one
+ * multi-producer enqueue (one compare-and-swap on the ring's head, not one
+ * per message); what the ring cannot take is dropped and counted.
+ */
+static void
+hs_flush(struct wg_worker *w)
+{
+	unsigned int n = w->n_hs, done, i;
+
+	if (n == 0)
+		return;
+	w->n_hs = 0;
+	done = rte_ring_mp_enqueue_burst(w->dp->handshake_ring, (void **)w->hs, n, NULL);
+	if (done != 0)
+		wg_stats_count(w->stats, WG_CNT_to_control, done);
+	for (i = done; i < n; i++)
+		wg_worker_drop(w, w->hs[i], WG_DROP_handshake_ring_full);
+}
+
 static void
 wg_message_input(struct wg_worker *w, struct rte_mbuf *m, uint16_t off, uint16_t len)
 {
@@ -75,11 +95,9 @@ wg_message_input(struct wg_worker *w, struct rte_mbuf *m, uint16_t off, uint16_t
 	meta->kind = WG_META_HANDSHAKE;
 	meta->port = WG_WAN;
 	meta->payload = off;
-	if (rte_ring_mp_enqueue(w->dp->handshake_ring, m) != 0) {
-		wg_worker_drop(w, m, WG_DROP_handshake_ring_full);
-		return;
-	}
-	wg_stats_count(w->stats, WG_CNT_to_control, 1);
+	if (w->n_hs == RTE_DIM(w->hs))
+		hs_flush(w);
+	w->hs[w->n_hs++] = m;
 }
 
 static void
@@ -325,6 +343,7 @@ eth_input(struct wg_worker *w, const struct wg_port *p, struct rte_mbuf *m)
 static void
 flush_batches(struct wg_worker *w)
 {
+	hs_flush(w);
 	wg_decap_flush(w);
 	wg_encap_flush(w);
 }

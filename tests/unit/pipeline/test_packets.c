@@ -511,6 +511,7 @@ static void
 test_handshake_ring_full(void **state)
 {
 	struct wg_lcore_stats before, after;
+	struct rte_mbuf *burst[8];
 	uint8_t buf[2048];
 	unsigned int j, n;
 	size_t len;
@@ -538,6 +539,29 @@ test_handshake_ring_full(void **state)
 			fail_msg("full ring: drop %s moved by %" PRIu64, wg_stats_drop_name(j),
 				after.drop[j] - before.drop[j]);
 	assert_int_equal(after.cnt[WG_CNT_to_control], before.cnt[WG_CNT_to_control]);
+	assert_int_equal(rte_ring_count(dp->handshake_ring), MAX_QUEUED_INCOMING_HANDSHAKES);
+
+	/*
+	 * A burst's handshake messages go in one enqueue: with room for 3, a
+	 * burst of 8 puts 3 on the ring and drops 5, each counted.
+	 */
+	for (j = 0; j < 3; j++) {
+		assert_int_equal(rte_ring_sc_dequeue(dp->handshake_ring, (void **)&burst[0]), 0);
+		rte_pktmbuf_free(burst[0]);
+	}
+	for (j = 0; j < RTE_DIM(burst); j++) {
+		burst[j] = rte_pktmbuf_alloc(dp->pool);
+		assert_non_null(burst[j]);
+		assert_non_null(rte_pktmbuf_append(burst[j], len));
+		memcpy(rte_pktmbuf_mtod(burst[j], void *), buf, len);
+	}
+	before = after;
+	wg_worker_input_burst(w, WG_WAN, burst, RTE_DIM(burst));
+	wg_worker_flush(w);
+	wg_stats_read(w->lcore_id, &after);
+	assert_int_equal(after.cnt[WG_CNT_to_control] - before.cnt[WG_CNT_to_control], 3);
+	assert_int_equal(after.drop[WG_DROP_handshake_ring_full] -
+		before.drop[WG_DROP_handshake_ring_full], RTE_DIM(burst) - 3);
 	assert_int_equal(rte_ring_count(dp->handshake_ring), MAX_QUEUED_INCOMING_HANDSHAKES);
 }
 
