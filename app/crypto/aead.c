@@ -10,6 +10,8 @@
 #include "crypto/chachapoly_mb.h"
 #include "crypto/ct.h"
 
+_Static_assert(WG_AEAD_TAG_LEN == 16, "compared with wg_ct_equal16");
+
 #ifndef WG_AEAD_DEFAULT_IMPL
 #define WG_AEAD_DEFAULT_IMPL WG_AEAD_IMPL_AUTO
 #endif
@@ -339,7 +341,7 @@ complete_job(struct wg_aead_ctx *ctx, const IMB_JOB *job, bool encrypt)
 	if (job->status != IMB_STATUS_COMPLETED)
 		ok = fallback(ctx, op, encrypt);
 	else
-		ok = encrypt || wg_ct_equal(ctx->tag[slot], op->tag, WG_AEAD_TAG_LEN);
+		ok = encrypt || wg_ct_equal16(ctx->tag[slot], op->tag);
 	if (!encrypt) {
 		if (!ok)
 			wg_memzero(op->data, op->len);

@@ -9,6 +9,8 @@
 #include "crypto/ct.h"
 #include "crypto/cookie.h"
 
+_Static_assert(WG_MAC_LEN == 16, "compared with wg_ct_equal16");
+
 enum {
 	/* mac1 covers msg[0 : len - 32], mac2 covers msg[0 : len - 16]. */
 	MAC1_OFFSET_FROM_END = 2 * WG_MAC_LEN,
@@ -126,14 +128,14 @@ wg_cookie_validate_packet(struct wg_cookie_checker *checker, const void *msg, si
 		goto out;
 	wg_mac(computed, checker->message_mac1_key, sizeof(checker->message_mac1_key), m,
 	       len - MAC1_OFFSET_FROM_END);
-	if (!wg_ct_equal(computed, m + len - MAC1_OFFSET_FROM_END, WG_MAC_LEN))
+	if (!wg_ct_equal16(computed, m + len - MAC1_OFFSET_FROM_END))
 		goto out;
 
 	ret = WG_COOKIE_VALID_MAC_NO_COOKIE;
 	if (!check_cookie || !make_cookie(cookie, checker, src))
 		goto out;
 	wg_mac(computed, cookie, sizeof(cookie), m, len - MAC2_OFFSET_FROM_END);
-	if (!wg_ct_equal(computed, m + len - MAC2_OFFSET_FROM_END, WG_MAC_LEN))
+	if (!wg_ct_equal16(computed, m + len - MAC2_OFFSET_FROM_END))
 		goto out;
 	ret = WG_COOKIE_VALID_MAC_WITH_COOKIE;
 out:

@@ -431,11 +431,43 @@ test_batch_kat_packets(void **state)
 	}
 }
 
+/* wg_ct_equal16: equal, every single-bit difference, unaligned, agrees with wg_ct_equal. */
+static void
+test_ct_equal16(void **state)
+{
+	uint8_t a[17], b[17];
+	unsigned int byte, bit, off;
+
+	(void)state;
+	for (off = 0; off < 2; off++) {
+		randombytes_buf(a, sizeof(a));
+		memcpy(b, a, sizeof(b));
+		assert_true(wg_ct_equal16(a + off, b + off));
+		for (byte = 0; byte < 16; byte++)
+			for (bit = 0; bit < 8; bit++) {
+				b[off + byte] ^= (uint8_t)(1u << bit);
+				assert_false(wg_ct_equal16(a + off, b + off));
+				assert_false(wg_ct_equal(a + off, b + off, 16));
+				b[off + byte] ^= (uint8_t)(1u << bit);
+			}
+		if (off == 0) {
+			b[16] ^= 0xff;		/* the 17th byte is not compared */
+			assert_true(wg_ct_equal16(a, b));
+		}
+		memset(b, 0, sizeof(b));
+		memset(a, 0, sizeof(a));
+		assert_true(wg_ct_equal16(a, b));
+		a[15] = 0x80;
+		assert_false(wg_ct_equal16(a, b));
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc8439_raw_nonce),
+		cmocka_unit_test(test_ct_equal16),
 		cmocka_unit_test(test_counter_nonce_layout),
 		cmocka_unit_test(test_rfc8439_a5_counter),
 		cmocka_unit_test(test_single_tag_failure),
