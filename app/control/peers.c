@@ -343,21 +343,33 @@ cmp_added(const void *a, const void *b)
 	return x->added < y->added ? -1 : x->added > y->added;
 }
 
+struct wg_peer **
+wg_peers_list(const struct wg_peers *t, uint32_t *n)
+{
+	struct collect c = { .peers = malloc((t->count + 1) * sizeof(*c.peers)) };
+
+	if (c.peers == NULL)
+		return NULL;
+	(void)wg_peers_foreach(t, collect_cb, &c);
+	qsort(c.peers, c.n, sizeof(*c.peers), cmp_added);
+	*n = c.n;
+	return c.peers;
+}
+
 int
 wg_peers_foreach_added(const struct wg_peers *t, int (*cb)(struct wg_peer *peer, void *arg),
 	void *arg)
 {
-	struct collect c = { .peers = malloc((t->count + 1) * sizeof(*c.peers)) };
-	uint32_t i;
+	struct wg_peer **peers;
+	uint32_t i, n;
 	int ret = 0;
 
-	if (c.peers == NULL)
+	peers = wg_peers_list(t, &n);
+	if (peers == NULL)
 		return -ENOMEM;
-	(void)wg_peers_foreach(t, collect_cb, &c);
-	qsort(c.peers, c.n, sizeof(*c.peers), cmp_added);
-	for (i = 0; i < c.n && ret == 0; i++)
-		ret = cb(c.peers[i], arg);
-	free(c.peers);
+	for (i = 0; i < n && ret == 0; i++)
+		ret = cb(peers[i], arg);
+	free(peers);
 	return ret;
 }
 

@@ -115,10 +115,14 @@ int wg_peers_foreach(const struct wg_peers *t, int (*cb)(struct wg_peer *peer, v
 	void *arg);
 
 /*
- * Writer side: the same walk in the order the peers were added, as the
+ * Writer side: the published peers in the order they were added, as the
  * kernel lists them (ids are reused after grace periods, so id order is not
- * that). 0, the first non-zero return of cb, or -ENOMEM.
+ * that): a malloc'd array of *n pointers (free() it), or NULL when out of
+ * memory. Each pointer stays valid until that peer is removed.
  */
+struct wg_peer **wg_peers_list(const struct wg_peers *t, uint32_t *n);
+
+/* Writer side: cb on each peer of wg_peers_list(); 0, cb's first non-zero return, or -ENOMEM. */
 int wg_peers_foreach_added(const struct wg_peers *t,
 	int (*cb)(struct wg_peer *peer, void *arg), void *arg);
 

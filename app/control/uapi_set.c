@@ -335,33 +335,18 @@ remove_peer(struct wg_uapi_dev *u, struct wg_peer *peer)
 	wg_engine_peer_remove(u->engine, peer);
 }
 
-struct peer_list {
-	struct wg_peer **v;
-	size_t n;
-};
-
-static int
-list_cb(struct wg_peer *peer, void *arg)
-{
-	struct peer_list *l = arg;
-
-	l->v[l->n++] = peer;
-	return 0;
-}
-
 static int
 remove_all_peers(struct wg_uapi_dev *u)
 {
-	struct peer_list l = { .n = 0 };
-	size_t i;
+	struct wg_peer **peers;
+	uint32_t i, n;
 
-	l.v = malloc(((size_t)wg_peers_count(u->tables->peers) + 1) * sizeof(*l.v));
-	if (l.v == NULL)
+	peers = wg_peers_list(u->tables->peers, &n);
+	if (peers == NULL)
 		return ENOMEM;
-	wg_peers_foreach(u->tables->peers, list_cb, &l);
-	for (i = 0; i < l.n; i++)
-		remove_peer(u, l.v[i]);
-	free(l.v);
+	for (i = 0; i < n; i++)
+		remove_peer(u, peers[i]);
+	free(peers);
 	return 0;
 }
 
