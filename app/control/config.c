@@ -391,28 +391,32 @@ dpdk_eal_args(struct wg_yaml *y, void *ctx)
 	return wg_config_yaml_sequence(y, eal_arg, ctx);
 }
 
-/* YAML 1.1 / 1.2 core-schema spellings of a boolean. */
 static int
 dpdk_idle_backoff(struct wg_yaml *y, void *ctx)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
+	/* The YAML 1.1 / 1.2 core-schema spellings of a boolean. */
+	static const struct {
+		const char *text;
+		bool value;
+	} spellings[] = {
+		{ "true", true }, { "True", true }, { "TRUE", true },
+		{ "yes", true }, { "Yes", true }, { "YES", true },
+		{ "on", true }, { "On", true }, { "ON", true },
+		{ "false", false }, { "False", false }, { "FALSE", false },
+		{ "no", false }, { "No", false }, { "NO", false },
+		{ "off", false }, { "Off", false }, { "OFF", false },
+	};
 	struct wg_config_loader *l = ctx;
 	const char *s = wg_config_yaml_scalar(y);
 	size_t i;
 
 	if (s == NULL)
 		return -1;
-	for (i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (strcmp(s, yes[i]) == 0) {
-			l->conf->idle_backoff = true;
+	for (i = 0; i < ARRAY_SIZE(spellings); i++)
+		if (strcmp(s, spellings[i].text) == 0) {
+			l->conf->idle_backoff = spellings[i].value;
 			return 0;
 		}
-		if (strcmp(s, no[i]) == 0) {
-			l->conf->idle_backoff = false;
-			return 0;
-		}
-	}
 	return wg_config_yaml_fail(y, "'%s' is not a boolean (true or false)",
 		wg_config_quote(y, s));
 }
