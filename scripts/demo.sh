@@ -4,11 +4,13 @@
 set -euo pipefail
 # scripts/demo.sh                  install what is missing, build in build/, run the demo
 # scripts/demo.sh --no-build BIN   run the demo with the wg-dpdk binary BIN (the meson test)
+NO_BUILD=
 if [ "${1:-}" = --no-build ]; then
+	NO_BUILD=1
 	WG_DPDK=$(realpath "${2:?usage: scripts/demo.sh [--no-build path/to/wg-dpdk]}")
 fi
 cd "$(dirname "$0")/.."
-if [ "${1:-}" != --no-build ]; then
+if [ -z "$NO_BUILD" ]; then
 	. scripts/deps.sh
 	wg_dpdk_install_deps
 	BUILD=${BUILD:-build}
@@ -22,7 +24,7 @@ fi
 # conf/demo.yaml describes the topology; everything below is undone on exit.
 # As a meson test (--no-build), what the machine lacks is a skip (77), not a failure.
 SKIP=1
-[ "${1:-}" = --no-build ] && SKIP=77
+[ -n "$NO_BUILD" ] && SKIP=77
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: the rest needs root (network namespaces, net_tap)" >&2
 	exit "$SKIP"

@@ -169,9 +169,11 @@ expect ip6_fragments "drop_ip6_fragment=$n"
 it_ping "$NS_X" 198.51.100.1 2 || it_fail "ping WAN IPv4 after the fragments"
 # Idle back-off on by default (no dpdk.idle-backoff in wg.yaml, no WG_DPDK_IDLE):
 # /wg/ports says so and the worker has slept.
-idle=$(tel /wg/ports | "$IT_PY" -c 'import json, sys; print(json.loads(sys.stdin.readline())["idle_backoff"])')
+it_telemetry "$PREFIX" /wg/ports >"$IT_DIR/ports.json"
+it_telemetry "$PREFIX" /wg/stats >"$IT_DIR/stats.json"
+idle=$(it_tel_field "$IT_DIR/ports.json" idle_backoff)
 [ "$idle" = 1 ] || it_fail "/wg/ports idle_backoff=$idle, expected 1 (the default)"
-sleeps=$(tel /wg/stats | "$IT_PY" -c 'import json, sys; print(json.loads(sys.stdin.readline())["idle_sleeps"])')
+sleeps=$(it_tel_field "$IT_DIR/stats.json" idle_sleeps)
 [ "$sleeps" -gt 0 ] || it_fail "idle back-off on but idle_sleeps=$sleeps"
 it_log "idle back-off: idle_backoff=$idle idle_sleeps=$sleeps"
 kill -TERM "$DP_PID"
